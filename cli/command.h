@@ -1,0 +1,32 @@
+#pragma once
+// One table of subcommands drives `radclear --help` (ninja's habit). Each
+// command registers its flags on a CLI11 subcommand, parsing them into its
+// stage Spec, and returns the function that runs the stage. Only the CLI
+// maps errors to exit codes.
+#include <functional>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace radclear::cli {
+
+// Exit codes: 0 ok, 1 the work failed, 2 bad usage or input.
+using Runner = std::function<int()>;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  // Adds the command's flags to `app`; the returned runner is called after
+  // parsing succeeded and reads the parsed values.
+  Runner (*setup)(CLI::App& app);
+};
+
+const std::vector<Command>& commands();
+
+// One declaration per command; each lives in cmd_<name>.cc.
+Runner setup_doctor(CLI::App& app);
+
+
+}  // namespace radclear::cli
