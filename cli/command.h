@@ -27,6 +27,6 @@ const std::vector<Command>& commands();
 
 // One declaration per command; each lives in cmd_<name>.cc.
 Runner setup_doctor(CLI::App& app);
-
+Runner setup_synth(CLI::App& app);
 
 }  // namespace radclear::cli

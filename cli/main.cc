@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   CLI::App app{"radclear: abnormality-driven representation learning for CT (CLEAR) on clusters", "radclear"};
   app.set_version_flag("--version", radclear::version_string());
   app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the subcommand
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->capture_default_str();
 

@@ -1,0 +1,59 @@
+#include "common/atomic_file.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/check.h"
+
+namespace radclear {
+namespace {
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+fs::path fresh_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("radclear_atomic_" + std::to_string(::getpid()) + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+TEST(AtomicFile, ReplacesContentsAndLeavesNoTemp) {
+  auto d = fresh_dir("a");
+  write_file_atomic(d / "x.txt", "one");
+  write_file_atomic(d / "x.txt", "two");
+  EXPECT_EQ(slurp(d / "x.txt"), "two");
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(d)) ++n;
+  EXPECT_EQ(n, 1);
+  fs::remove_all(d);
+}
+
+TEST(AtomicFile, UncommittedWriteKeepsTheOldFile) {
+  auto d = fresh_dir("b");
+  write_file_atomic(d / "x.txt", "old");
+  {
+    AtomicOutputFile f(d / "x.txt");
+    f.stream() << "half-written";
+    EXPECT_TRUE(fs::exists(f.temp_path()));
+  }  // destroyed without commit, as when an exception unwinds
+  EXPECT_EQ(slurp(d / "x.txt"), "old");
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(d)) ++n;
+  EXPECT_EQ(n, 1);
+  fs::remove_all(d);
+}
+
+TEST(AtomicFile, UnwritableDirectoryIsAnIoError) {
+  EXPECT_THROW(write_file_atomic("/nonexistent-dir/x.txt", "x"), IoError);
+}
+
+}  // namespace
+}  // namespace radclear
