@@ -21,7 +21,7 @@ Runner setup_doctor(CLI::App& app) {
     DoctorReport report;
     collect_system_info(report);
     collect_torch_info(report, flags->seconds);
-    add_blas_warnings(report);
+    add_warnings(report);
     std::cout << (flags->json ? doctor_json(report) + "\n" : doctor_text(report));
     return 0;
   };

@@ -117,7 +117,7 @@ void collect_system_info(DoctorReport& r) {
   if (const char* env = std::getenv("OPENBLAS_CORETYPE")) r.openblas_coretype_env = env;
 }
 
-void add_blas_warnings(DoctorReport& r) {
+void add_warnings(DoctorReport& r) {
   if (r.blas_kind == "reference") {
     r.warnings.push_back(fmt::format(
         "torch uses the reference BLAS ({}), ~15x slower for GEMM. Fix: apt-get install libopenblas0-pthread "
@@ -143,6 +143,12 @@ void add_blas_warnings(DoctorReport& r) {
           "OpenBLAS uses '{}' kernels on an AVX-512 CPU; OPENBLAS_CORETYPE=SkylakeX may be faster (measure)",
           r.openblas_corename));
     }
+  }
+  if (r.torch_threads > 0 && r.torch_threads < r.hardware_threads) {
+    r.warnings.push_back(fmt::format(
+        "torch uses {} intra-op thread(s) on {} hardware threads (OpenMP default here). Fix for your own runs: "
+        "export OMP_NUM_THREADS={}; radclear's stages set threads per rank themselves",
+        r.torch_threads, r.hardware_threads, r.hardware_threads));
   }
   if (r.blas_kind == "none loaded" || r.blas_kind == "unknown") {
     r.warnings.push_back("could not identify the BLAS library torch loaded; GEMM speed is unknown");

@@ -38,8 +38,8 @@ void collect_system_info(DoctorReport& report);
 // Torch fields and the SGEMM measurement (doctor_torch.cc keeps LibTorch
 // out of the other files).
 void collect_torch_info(DoctorReport& report, double sgemm_seconds);
-// BLAS warnings, from the fields above.
-void add_blas_warnings(DoctorReport& report);
+// Warnings (BLAS, threads), each with its fix, from the fields above.
+void add_warnings(DoctorReport& report);
 
 std::string doctor_text(const DoctorReport& report);
 std::string doctor_json(const DoctorReport& report);
