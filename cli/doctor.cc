@@ -21,7 +21,7 @@
 #include "common/version.h"
 
 #ifdef RADCLEAR_HAVE_NCCL
-#include <nccl.h>
+#include "worker/comm/nccl_communicator.h"
 #endif
 
 namespace radclear::cli {
@@ -83,10 +83,7 @@ void collect_system_info(DoctorReport& r) {
   r.mpi_version = mpi_s.substr(0, mpi_s.find_first_of(",\n"));
 #ifdef RADCLEAR_HAVE_NCCL
   r.nccl_compiled = true;
-  int nccl = 0;
-  if (ncclGetVersion(&nccl) == ncclSuccess) {
-    r.nccl_version = fmt::format("{}.{}.{}", nccl / 10000, (nccl / 100) % 100, nccl % 100);
-  }
+  r.nccl_version = worker::nccl_version_string();
 #endif
   r.hardware_threads = hardware_threads();
   read_cpu(r);
