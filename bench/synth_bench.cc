@@ -27,7 +27,8 @@ void BM_EncodePng16(benchmark::State& state) {
   render_phantom_slice(study, 20).hu.convertTo(stored, CV_16U, 1.0, 32768.0);
   std::vector<uchar> buf;
   for (auto _ : state) {
-    cv::imencode(".png", stored, buf, {cv::IMWRITE_PNG_COMPRESSION, 1});
+    cv::imencode(".png", stored, buf,
+                 {cv::IMWRITE_PNG_COMPRESSION, 1, cv::IMWRITE_PNG_STRATEGY, cv::IMWRITE_PNG_STRATEGY_RLE});
     benchmark::DoNotOptimize(buf.data());
   }
   state.SetItemsProcessed(state.iterations());
