@@ -1,0 +1,90 @@
+#include "worker/pretrain/spec.h"
+
+#include <gtest/gtest.h>
+
+#include "common/check.h"
+
+namespace radclear::worker {
+namespace {
+
+PretrainSpec minimal() {
+  PretrainSpec s;
+  s.db = "idx";
+  s.data = "data";
+  s.out = "out";
+  return s;
+}
+
+TEST(PretrainSpec, DefaultsAreClearsAndValidate) {
+  const PretrainSpec s = minimal();
+  EXPECT_NO_THROW(s.validate());
+  EXPECT_EQ(s.optimizer, OptimizerKind::kAdamW);
+  EXPECT_DOUBLE_EQ(s.lr, 1e-4);
+  EXPECT_DOUBLE_EQ(s.weight_decay, 1e-6);
+  EXPECT_EQ(s.epochs, 100);
+  EXPECT_DOUBLE_EQ(s.moco_m, 0.99);
+  EXPECT_DOUBLE_EQ(s.moco_t, 1.0);
+  EXPECT_EQ(s.moco_dim, 256);
+  EXPECT_EQ(s.moco_mlp_dim, 4096);
+}
+
+TEST(PretrainSpec, YamlRoundTripsAndRejectsTypos) {
+  PretrainSpec s = minimal();
+  s.arch = "mambaout_femto";
+  s.sampling = Sampling::kNone;
+  s.optimizer = OptimizerKind::kLars;
+  s.precision = Precision::kBFloat16;
+  s.batch_size = 64;
+  PretrainSpec back;
+  back.merge_yaml(s.to_yaml(), "resolved.yaml");
+  EXPECT_EQ(YAML::Dump(back.to_yaml()), YAML::Dump(s.to_yaml()));
+  EXPECT_EQ(back.optimizer, OptimizerKind::kLars);
+  EXPECT_EQ(back.sampling, Sampling::kNone);
+  try {
+    back.merge_yaml(YAML::Load("bacth_size: 3"), "p.yaml");
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'batch_size'"), std::string::npos);
+  }
+  EXPECT_THROW(back.merge_yaml(YAML::Load("sampling: Tumour"), "p.yaml"), InvalidArgument);
+  EXPECT_THROW(back.merge_yaml(YAML::Load("epochs: many"), "p.yaml"), InvalidArgument);
+}
+
+TEST(PretrainSpec, ValidationNamesTheField) {
+  auto expect_field = [](auto mutate, const char* field) {
+    PretrainSpec s = minimal();
+    mutate(s);
+    try {
+      s.validate();
+      FAIL() << field;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    }
+  };
+  expect_field([](PretrainSpec& s) { s.db.clear(); }, "--db");
+  expect_field([](PretrainSpec& s) { s.image_size = 100; }, "image_size");
+  expect_field([](PretrainSpec& s) { s.crop_min = 0; }, "crop_min");
+  expect_field([](PretrainSpec& s) { s.warmup_epochs = 200; }, "warmup_epochs");
+  expect_field([](PretrainSpec& s) { s.moco_m = 1.5; }, "moco_m");
+  expect_field([](PretrainSpec& s) { s.name = "a/b"; }, "name");
+}
+
+TEST(PretrainSpec, ResolveScalesLrAndSplitsTheBatch) {
+  PretrainSpec s = minimal();
+  s.batch_size = 512;
+  const auto plan = resolve_pretrain(s, 1, 4, 16, 2);
+  EXPECT_EQ(plan.batch_per_rank, 128);
+  EXPECT_DOUBLE_EQ(plan.lr, 2e-4);
+  EXPECT_EQ(plan.threads_per_rank, 8);
+  EXPECT_EQ(plan.loader_threads, 8);
+  EXPECT_DOUBLE_EQ(s.lr, 1e-4);  // the spec itself is untouched
+  s.batch_size = 10;
+  EXPECT_THROW(resolve_pretrain(s, 0, 4, 2, 4), InvalidArgument);
+}
+
+TEST(PretrainSpec, CheckpointNameIsTheReferences) {
+  EXPECT_EQ(checkpoint_file_name("vit_small", "run", 7), "vit_small-moco-lecl-1-run-checkpoint_0007.pth.tar");
+}
+
+}  // namespace
+}  // namespace radclear::worker
