@@ -28,5 +28,7 @@ const std::vector<Command>& commands();
 // One declaration per command; each lives in cmd_<name>.cc.
 Runner setup_doctor(CLI::App& app);
 Runner setup_synth(CLI::App& app);
+Runner setup_index(CLI::App& app);        // cmd_index.cc
+Runner setup_index_stats(CLI::App& app);  // cmd_index.cc
 
 }  // namespace radclear::cli

@@ -5,6 +5,8 @@ namespace radclear::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"synth", "Generate a DeepLesion-style synthetic CT data set", &setup_synth},
+      {"index", "Index a DeepLesion or CLEAR data root into the RocksDB slice index", &setup_index},
+      {"index-stats", "Counts of patients, studies, slices and lesions in a slice index", &setup_index_stats},
       {"doctor", "Check this node: library versions, BLAS, threads, GPUs, SGEMM speed", &setup_doctor},
   };
   return table;

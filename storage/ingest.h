@@ -1,0 +1,174 @@
+#pragma once
+// Ingest of a data root into the slice index (`radclear index`), and
+// `--verify`.
+//
+// Layouts (reference.md §1):
+//   DeepLesion  <root>/Images_png/<patient>_<study>_<series>/<slice>.png
+//               + DL_info.csv (one row per lesion, 18 columns, all typed)
+//               study id = the folder "<patient>_<study>_<series>" (one CT
+//               volume, so z order is meaningful), series "<series>",
+//               patient "<patient>".
+//   CLEAR       <root>/<study>/<slice>.png (also .jpg/.jpeg)
+//               + lesion CSV `image,lesion_present[,patient_id]`
+//               + clinical CSV `image,<label>...[,all]` (image = study id)
+//
+// How a run works:
+//   1. List the data root (or take an in-memory listing).
+//   2. Parse and check every CSV row before anything is written. A bad row
+//      (wrong column count, a number that is not one, a box outside the
+//      image, an unknown slice or study, a path that escapes the data root)
+//      is reported as "file:line: reason"; with `strict` the run stops with
+//      Corruption and writes nothing, otherwise the row is skipped and
+//      counted.
+//   3. For each study touched (listed, or named by a CSV), merge the stored
+//      records with what was listed and parsed and write only records whose
+//      bytes change. Each study's records (slices, lesions, study, patient)
+//      go into the same WriteBatch, so a crash leaves every study either as
+//      before or fully updated; a rerun completes the rest.
+// Hence re-running is idempotent (a second identical run writes nothing),
+// a run over a grown directory adds only the new slices, and slices already
+// indexed but not listed now are kept (use verify to find vanished files).
+// A lesion source given in a run (DL_info / lesion CSV) is authoritative for
+// the lesion flags, boxes and lesions of every study that run touches; a
+// run without one keeps the stored lesion information.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/index.h"
+#include "storage/records.h"
+
+namespace radclear::storage {
+
+enum class LayoutChoice { kAuto, kDeepLesion, kClear };
+
+// One image file under the data root.
+struct ListedFile {
+  std::string rel_path;  // '/'-separated, relative to the data root
+  uint64_t size = 0;     // bytes
+};
+
+struct DataListing {
+  Layout layout = Layout::kClear;
+  std::vector<ListedFile> files;
+  int64_t ignored = 0;   // entries that are not slices of the layout (other depth, extension)
+};
+
+// Lists the slices under `root`, sorted by path, statting the folders on
+// `threads` threads (<= 0: all cores). kAuto picks DeepLesion when
+// root/Images_png is a directory, CLEAR otherwise. OK: the listing (possibly
+// empty). NotFound: root is not a directory. IoError: a directory could not
+// be read.
+Result<DataListing> list_data_root(const std::filesystem::path& root, LayoutChoice choice,
+                                   int threads = 0);
+
+// A rejected input row, "DL_info.csv:12" + why.
+struct BadRow {
+  std::string where;
+  std::string reason;
+};
+
+struct IngestReport;
+
+struct IngestOptions {
+  // Lesion sources and labels (absent: not used this run).
+  std::optional<std::filesystem::path> dl_info;      // DeepLesion DL_info.csv
+  std::optional<std::filesystem::path> lesion_csv;   // CLEAR image,lesion_present,patient_id
+  std::optional<std::filesystem::path> clinical_csv; // CLEAR image,<labels...>
+  // A bad row (or rejected listing entry) is fatal. Default: false (skip and count).
+  bool strict = false;
+  // Flush a WriteBatch once it holds this many record writes (whole studies
+  // only, so a batch may hold more). Default: 50000.
+  size_t batch_operations = 50000;
+  // Show a progress bar on stderr. Default: false.
+  bool progress = false;
+  // Stored in meta as the data root of the last ingest ("" = leave as is).
+  std::string data_root_label;
+  // Progress/cancel hook: called after each WriteBatch is applied, with the
+  // report so far. Returning false stops the run, which then returns
+  // FailedPrecondition ("cancelled"); every study written so far is
+  // complete and a rerun finishes the rest. Default: none.
+  std::function<bool(const IngestReport&)> on_batch;
+};
+
+struct IngestReport {
+  Layout layout = Layout::kClear;
+  int64_t files_listed = 0;
+  int64_t files_ignored = 0;      // listing entries that are not slices (see DataListing)
+  int64_t studies_touched = 0;
+  int64_t studies_written = 0;    // new or changed study records
+  int64_t slices_new = 0;
+  int64_t slices_updated = 0;     // size, path or lesion information changed
+  int64_t slices_unchanged = 0;
+  int64_t lesions_written = 0;
+  int64_t lesions_deleted = 0;
+  int64_t patients_written = 0;
+  int64_t rows_read = 0;          // CSV data rows over all CSVs
+  int64_t bad_rows = 0;
+  std::vector<BadRow> bad_row_list;  // every bad row (also logged, the first 20)
+  int64_t batches = 0;
+  double seconds = 0;
+};
+
+// Ingests `listing` (paths relative to the data root) and the CSVs into a
+// writable index. OK: every good row and listed slice is in the index and
+// `*report` says what changed. Corruption: a bad row with strict (nothing was
+// written). FailedPrecondition: the index is read-only. IoError: a write
+// failed (the index holds every batch written before it).
+Status ingest(SliceIndex& index, const DataListing& listing, const IngestOptions& options,
+              IngestReport* report);
+
+struct VerifyReport {
+  int64_t checked = 0;
+  int64_t missing = 0;
+  int64_t size_mismatch = 0;
+  std::vector<std::string> problems;  // the first 100, "rel/path: missing" or sizes
+  bool ok() const { return missing == 0 && size_mismatch == 0; }
+};
+
+// Checks that every indexed slice exists under `root` with its indexed size.
+// OK: the check ran (see report->ok()). Other codes: the index could not be
+// read.
+Status verify_files(const SliceIndex& index, const std::filesystem::path& root, int threads,
+                    VerifyReport* report);
+
+// ---- the stage ---------------------------------------------------------------
+
+// `radclear index` as a library call.
+struct IndexSpec {
+  std::filesystem::path data_root;                    // --data (required)
+  std::filesystem::path db;                           // --db (required)
+  std::optional<std::filesystem::path> dl_info;      // --dl-info
+  std::optional<std::filesystem::path> lesion_csv;   // --lesion-csv
+  std::optional<std::filesystem::path> clinical_csv; // --clinical
+  LayoutChoice layout = LayoutChoice::kAuto;          // --layout auto|deeplesion|clear
+  bool strict = false;                                // --strict
+  bool verify = false;                                // --verify: check files after ingest
+  int threads = 0;                                    // --threads: listing and verify; <= 0: all cores
+  bool progress = true;
+};
+
+struct IndexRunReport {
+  IngestReport ingest;
+  std::optional<VerifyReport> verify;
+};
+
+// Lists, opens the index for writing (creating it), ingests, and verifies
+// when asked. InvalidArgument: a required path is missing or a CSV does not
+// exist. Other codes as ingest() / SliceIndex::Open().
+Status run_index(const IndexSpec& spec, IndexRunReport* report);
+
+// ---- helpers (exposed for tests) ---------------------------------------------
+
+// False when a '/'-separated relative path is absolute, empty, or has an
+// empty, "." or ".." component (or a backslash), i.e. may escape the root.
+bool is_safe_relative_path(std::string_view rel);
+// The slice identity of a listed path, or nullopt when the path is not a
+// slice of `layout` (wrong depth, folder name, extension).
+std::optional<SliceId> slice_id_from_path(std::string_view rel_path, Layout layout);
+
+}  // namespace radclear::storage
