@@ -8,6 +8,7 @@
 
 #include "common/check.h"
 #include "models/backbones/registry.h"
+#include "models/layers/batch_norm.h"
 
 namespace radclear::models {
 namespace nn = torch::nn;
@@ -25,13 +26,13 @@ class BottleneckImpl : public nn::Module {
   BottleneckImpl(int64_t in, int64_t planes, int64_t stride) {
     const int64_t out = planes * kExpansion;
     conv1 = register_module("conv1", conv(in, planes, 1));
-    bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+    bn1 = register_module("bn1", BatchNorm(BatchNormOptions{planes}));
     conv2 = register_module("conv2", conv(planes, planes, 3, stride));
-    bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+    bn2 = register_module("bn2", BatchNorm(BatchNormOptions{planes}));
     conv3 = register_module("conv3", conv(planes, out, 1));
-    bn3 = register_module("bn3", nn::BatchNorm2d(out));
+    bn3 = register_module("bn3", BatchNorm(BatchNormOptions{out}));
     if (stride != 1 || in != out) {
-      downsample = register_module("downsample", nn::Sequential(conv(in, out, 1, stride), nn::BatchNorm2d(out)));
+      downsample = register_module("downsample", nn::Sequential(conv(in, out, 1, stride), BatchNorm(BatchNormOptions{out})));
     }
   }
   torch::Tensor forward(const torch::Tensor& x) {
@@ -41,7 +42,7 @@ class BottleneckImpl : public nn::Module {
     return torch::relu(h + (downsample ? downsample->forward(x) : x));
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  BatchNorm bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(Bottleneck);
@@ -59,7 +60,7 @@ class ResNetImpl : public BackboneImpl {
     info_.num_classes = o.num_classes;
 
     conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
-    bn1 = register_module("bn1", nn::BatchNorm2d(64));
+    bn1 = register_module("bn1", BatchNorm(BatchNormOptions{64}));
     int64_t in = 64;
     for (int s = 0; s < 4; ++s) {
       const int64_t planes = 64 << s;
@@ -92,7 +93,7 @@ class ResNetImpl : public BackboneImpl {
   const BackboneInfo& info() const override { return info_; }
 
   nn::Conv2d conv1{nullptr};
-  nn::BatchNorm2d bn1{nullptr};
+  BatchNorm bn1{nullptr};
 
  private:
   void init_weights() {
@@ -100,7 +101,7 @@ class ResNetImpl : public BackboneImpl {
     for (const auto& m : modules(/*include_self=*/false)) {
       if (auto* c = m->as<nn::Conv2d>()) {
         nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-      } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
+      } else if (auto* bn = m->as<BatchNormImpl>()) {
         nn::init::ones_(bn->weight);
         nn::init::zeros_(bn->bias);
       }

@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "models/backbones/registry.h"
+#include "models/layers/batch_norm.h"
 
 namespace radclear::models {
 namespace nn = torch::nn;
@@ -87,7 +88,7 @@ class PatchEmbedImpl : public nn::Module {
     int64_t in = 3, out = d / 8;
     for (int l = 0; l < 4; ++l) {
       stem->push_back(nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(2).padding(1).bias(false)));
-      stem->push_back(nn::BatchNorm2d(out));
+      stem->push_back(BatchNorm(BatchNormOptions{out}));
       stem->push_back(nn::ReLU());
       in = out;
       out *= 2;

@@ -5,6 +5,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "common/check.h"
+#include "models/layers/batch_norm.h"
 
 namespace radclear::models {
 
@@ -21,10 +22,12 @@ torch::nn::Sequential build_mlp(const MlpOptions& o) {
     const int64_t dim2 = last ? o.output_dim : o.mlp_dim;
     mlp->push_back(torch::nn::Linear(torch::nn::LinearOptions(dim1, dim2).bias(false)));
     if (!last) {
-      mlp->push_back(torch::nn::BatchNorm1d(dim2));
+      mlp->push_back(BatchNorm(BatchNormOptions{dim2}));
       mlp->push_back(torch::nn::ReLU(torch::nn::ReLUOptions(true)));
     } else if (o.last_bn) {
-      mlp->push_back(torch::nn::BatchNorm1d(torch::nn::BatchNorm1dOptions(dim2).affine(false)));
+      BatchNormOptions last{dim2};
+      last.affine = false;
+      mlp->push_back(BatchNorm(last));
     }
   }
   return mlp;

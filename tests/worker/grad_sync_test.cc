@@ -7,7 +7,8 @@
 #include "worker/comm/mpi_communicator.h"
 #include "worker/grad_sync/bucketer.h"
 #include "worker/grad_sync/grad_syncer.h"
-#include "worker/grad_sync/sync_batchnorm.h"
+#include "models/layers/batch_norm.h"
+#include "worker/grad_sync/comm_reducer.h"
 
 namespace radclear::worker {
 namespace {
@@ -54,8 +55,9 @@ TEST_F(Distributed, SyncBatchNormMatchesOneProcessOnTheGlobalBatch) {
     auto y_ref = torch::batch_norm(x_ref, w_ref, b_ref, rm_ref, rv_ref, true, 0.1, 1e-5, false);
     (y_ref * g_all).sum().backward();
     // This rank's share, synchronised.
-    SyncBatchNorm bn(SyncBatchNormOptions{C});
-    bn->set_communicator(&comm);
+    CommBatchStatsReducer reducer(comm);
+    models::BatchNorm bn(models::BatchNormOptions{C});
+    bn->set_reducer(&reducer);
     {
       torch::NoGradGuard ng;
       bn->weight.copy_(w_ref);

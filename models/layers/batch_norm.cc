@@ -1,10 +1,10 @@
-#include "worker/grad_sync/sync_batchnorm.h"
+#include "models/layers/batch_norm.h"
 
 #include <torch/torch.h>
 
 #include "common/check.h"
 
-namespace radclear::worker {
+namespace radclear::models {
 namespace {
 
 using torch::autograd::AutogradContext;
@@ -25,16 +25,16 @@ torch::Tensor per_channel(const torch::Tensor& v, const torch::Tensor& like) {
 
 // Sums in float64 for the collective: the statistics of a large global
 // batch lose digits in float32.
-torch::Tensor allreduce_sum(torch::Tensor t, Communicator& comm) {
+torch::Tensor allreduce_sum(torch::Tensor t, BatchStatsReducer& reducer) {
   auto d = t.to(torch::kFloat64).contiguous();
-  comm.allreduce(d.data_ptr(), static_cast<size_t>(d.numel()), DType::kFloat64, ReduceOp::kSum);
+  reducer.allreduce_sum(d.data_ptr<double>(), static_cast<size_t>(d.numel()));
   return d;
 }
 
-struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunction> {
+struct BatchNormFunction : public torch::autograd::Function<BatchNormFunction> {
   static torch::Tensor forward(AutogradContext* ctx, torch::Tensor input, torch::Tensor weight, torch::Tensor bias,
                                torch::Tensor running_mean, torch::Tensor running_var, double momentum, double eps,
-                               Communicator* comm) {
+                               BatchStatsReducer* comm) {
     const auto dims = reduce_dims(input);
     const int64_t C = input.size(1);
     const double local_n = static_cast<double>(input.numel() / C);
@@ -65,7 +65,7 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
     auto xhat = saved[0], invstd = saved[1], weight = saved[2];
-    auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
+    auto* comm = reinterpret_cast<BatchStatsReducer*>(ctx->saved_data["comm"].toInt());
     const double n = ctx->saved_data["n"].toDouble();
     auto dy = grads[0];
     const auto dims = reduce_dims(dy);
@@ -91,14 +91,14 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
 
 torch::Tensor sync_batch_norm(const torch::Tensor& input, const torch::Tensor& weight, const torch::Tensor& bias,
                               torch::Tensor running_mean, torch::Tensor running_var, double momentum, double eps,
-                              Communicator& comm) {
+                              BatchStatsReducer& comm) {
   RADCLEAR_CHECK(input.dim() >= 2, "batch norm input must be [N, C, ...], got {} dims", input.dim());
-  return SyncBatchNormFunction::apply(input, weight, bias, running_mean, running_var, momentum, eps, &comm);
+  return BatchNormFunction::apply(input, weight, bias, running_mean, running_var, momentum, eps, &comm);
 }
 
-SyncBatchNormImpl::SyncBatchNormImpl(SyncBatchNormOptions options_) : options(options_) { reset(); }
+BatchNormImpl::BatchNormImpl(BatchNormOptions options_) : options(options_) { reset(); }
 
-void SyncBatchNormImpl::reset() {
+void BatchNormImpl::reset() {
   RADCLEAR_CHECK(options.num_features > 0, "num_features must be positive, got {}", options.num_features);
   if (options.affine) {
     weight = register_parameter("weight", torch::ones({options.num_features}));
@@ -114,16 +114,27 @@ void SyncBatchNormImpl::reset() {
   }
 }
 
-torch::Tensor SyncBatchNormImpl::forward(const torch::Tensor& input) {
+torch::Tensor BatchNormImpl::forward(const torch::Tensor& input) {
   RADCLEAR_CHECK(input.dim() >= 2 && input.size(1) == options.num_features,
-                 "SyncBatchNorm({}) got input of shape {}", options.num_features, c10::str(input.sizes()));
+                 "BatchNorm({}) got input of shape {}", options.num_features, c10::str(input.sizes()));
   const bool use_batch_stats = is_training() || !options.track_running_stats;
   if (is_training() && options.track_running_stats) num_batches_tracked.add_(1);
-  if (!use_batch_stats || comm_ == nullptr || comm_->world() == 1) {
+  if (!use_batch_stats || reducer_ == nullptr || reducer_->world() == 1) {
     return torch::batch_norm(input, weight, bias, running_mean, running_var, use_batch_stats, options.momentum,
                              options.eps, /*cudnn_enabled=*/true);
   }
-  return sync_batch_norm(input, weight, bias, running_mean, running_var, options.momentum, options.eps, *comm_);
+  return sync_batch_norm(input, weight, bias, running_mean, running_var, options.momentum, options.eps, *reducer_);
 }
 
-}  // namespace radclear::worker
+int set_batch_stats_reducer(torch::nn::Module& module, BatchStatsReducer* reducer) {
+  int n = 0;
+  for (const auto& m : module.modules(/*include_self=*/true)) {
+    if (auto* bn = m->as<BatchNormImpl>()) {
+      bn->set_reducer(reducer);
+      ++n;
+    }
+  }
+  return n;
+}
+
+}  // namespace radclear::models
