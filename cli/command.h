@@ -27,6 +27,8 @@ const std::vector<Command>& commands();
 
 // One declaration per command; each lives in cmd_<name>.cc.
 Runner setup_doctor(CLI::App& app);
+Runner setup_crossval(CLI::App& app);  // cmd_crossval.cc
+Runner setup_deploy(CLI::App& app);    // cmd_deploy.cc
 Runner setup_synth(CLI::App& app);
 Runner setup_index(CLI::App& app);        // cmd_index.cc
 Runner setup_index_stats(CLI::App& app);  // cmd_index.cc

@@ -1,0 +1,376 @@
+// End-to-end crossval / deploy on tiny synthetic features, resume
+// behaviour, bad input, and the two-rank run (under mpirun).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/check.h"
+#include "common/csv.h"
+#include "common/yaml_fields.h"
+#include "storage/index.h"
+#include "tests/worker/synthetic_cohort.h"
+#include "worker/crossval/crossval.h"
+#include "worker/mpi_scope.h"
+
+namespace radclear::crossval {
+namespace {
+namespace fs = std::filesystem;
+using testing::SyntheticOptions;
+using testing::write_synthetic_cohort;
+
+fs::path temp_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("radclear_cv_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Key slices of the synthetic cohort: the slice carrying the signal.
+void write_key_slices(const fs::path& dir) {
+  std::ofstream out(dir / "keys.csv");
+  out << "study,slice\n";
+  for (const auto& e : fs::directory_iterator(dir / "features")) {
+    const auto f = storage::read_study_features(e.path());
+    const int64_t key = (f.rows / 2) & ~int64_t{1};
+    out << f.attrs.study_id << "," << f.slice_names[key] << "\n";
+  }
+}
+
+CrossvalSpec fast_spec(const fs::path& dir, const std::string& out) {
+  CrossvalSpec s;
+  s.features_dir = dir / "features";
+  s.clini_csv = dir / "clini.csv";
+  s.out_dir = dir / out;
+  s.labels = {"a", "b"};
+  s.hidden = 32;
+  s.dropout = 0.1;
+  s.bag_size = 16;
+  s.batch_size = 8;
+  s.epochs = 25;
+  s.patience = 8;
+  s.lr = 3e-3;
+  s.bootstrap = 200;
+  s.attention_plots = 2;
+  s.threads = 1;
+  s.progress = false;
+  return s;
+}
+
+bool is_png(const fs::path& p) { return slurp(p).rfind("\x89PNG", 0) == 0 && fs::file_size(p) > 5000; }
+
+TEST(Crossval, LearnsSyntheticLabelsResumesAndDeploys) {
+  const auto dir = temp_dir("e2e");
+  SyntheticOptions so;
+  so.patients = 50;
+  so.signal = 5.0f;
+  write_synthetic_cohort(dir, so);
+  write_key_slices(dir);
+  auto spec = fast_spec(dir, "out");
+  spec.key_slices_csv = dir / "keys.csv";
+  const auto summary = run_crossval(spec);
+  EXPECT_EQ(summary.folds_trained, 5);
+  ASSERT_EQ(summary.pooled_auroc.size(), 2u);
+  ASSERT_TRUE(summary.pooled_auroc[0] && summary.pooled_auroc[1]);
+  EXPECT_GT(*summary.pooled_auroc[0], 0.9);
+  EXPECT_GT(*summary.pooled_auroc[1], 0.9);
+
+  const auto out = spec.out_dir;
+  for (const char* f : {"crossval.resolved.yaml", "splits.json", "stats.csv", "oof-preds.csv", "skipped-studies.csv"}) {
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  }
+  for (int k = 0; k < 5; ++k) {
+    const auto fold = out / ("fold-" + std::to_string(k));
+    for (const char* f : {"model.pt", "patient-preds.csv", "metrics.json", "training.csv"}) {
+      EXPECT_TRUE(fs::exists(fold / f)) << fold << "/" << f;
+    }
+    const auto m = nlohmann::json::parse(slurp(fold / "metrics.json"));
+    EXPECT_TRUE(m["labels"]["a"]["auroc"].is_number()) << m.dump();
+    EXPECT_GE(m["best_epoch"].get<int>(), 1);
+  }
+  EXPECT_TRUE(is_png(out / "plots" / "roc-a.png"));
+  EXPECT_TRUE(is_png(out / "plots" / "pr-b.png"));
+  int attention_pngs = 0;
+  for (const auto& e : fs::directory_iterator(out / "fold-0")) attention_pngs += e.path().filename().string().rfind("attention-", 0) == 0;
+  EXPECT_EQ(attention_pngs, 2);
+
+  // stats.csv: 2 labels x 3 metrics, CI brackets the pooled AUROC.
+  CsvReader stats(out / "stats.csv");
+  EXPECT_EQ(stats.header().size(), 2u + 5u + 6u);
+  CsvRow row;
+  int rows = 0;
+  while (stats.next(row)) {
+    ++rows;
+    if (row.fields[1] != "auroc") continue;
+    const double pooled = *parse_double(row.fields[*stats.column("pooled")]);
+    EXPECT_LE(*parse_double(row.fields[*stats.column("ci95_low")]), pooled);
+    EXPECT_GE(*parse_double(row.fields[*stats.column("ci95_high")]), pooled);
+  }
+  EXPECT_EQ(rows, 6);
+  // Predictions name the top attention slices, and the key slice is there.
+  CsvReader preds(out / "fold-0" / "patient-preds.csv");
+  for (const char* c : {"study", "patient", "a_true", "a_prob", "a_logit", "b_prob", "top1_slice", "top5_attention"}) {
+    EXPECT_TRUE(preds.column(c).has_value()) << c;
+  }
+
+  // Rerun: everything is complete, nothing is retrained.
+  const auto model_time = fs::last_write_time(out / "fold-2" / "model.pt");
+  const std::string preds1 = slurp(out / "fold-1" / "patient-preds.csv");
+  auto again = run_crossval(spec);
+  EXPECT_EQ(again.folds_skipped, 5);
+  EXPECT_EQ(again.folds_trained, 0);
+  EXPECT_EQ(fs::last_write_time(out / "fold-2" / "model.pt"), model_time);
+  // A fold with a model but no predictions only predicts, identically.
+  fs::remove(out / "fold-1" / "patient-preds.csv");
+  again = run_crossval(spec);
+  EXPECT_EQ(again.folds_predicted_only, 1);
+  EXPECT_EQ(again.folds_skipped, 4);
+  EXPECT_EQ(slurp(out / "fold-1" / "patient-preds.csv"), preds1);
+  // The resolved config round-trips.
+  CrossvalSpec reread;
+  apply_yaml(load_yaml_file(out / "crossval.resolved.yaml"), reread, "resolved");
+  EXPECT_EQ(reread.bag_size, 16);
+  EXPECT_EQ(reread.labels, spec.labels);
+
+  // Deploy on an external cohort made the same way (other seed).
+  const auto ext = dir / "external";
+  SyntheticOptions eo = so;
+  eo.seed = 77;
+  eo.patients = 25;
+  write_synthetic_cohort(ext, eo);
+  DeploySpec ds;
+  ds.features_dir = ext / "features";
+  ds.clini_csv = ext / "clini.csv";
+  ds.models_dir = out;
+  ds.out_dir = dir / "deploy";
+  ds.bootstrap = 100;
+  ds.threads = 1;
+  ds.progress = false;
+  const auto dsum = run_deploy(ds);
+  EXPECT_EQ(dsum.models, 5);
+  ASSERT_EQ(dsum.ensemble_auroc.size(), 2u);
+  EXPECT_GT(dsum.ensemble_auroc[0].value_or(0), 0.85);
+  for (const char* f : {"ensemble-preds.csv", "fold-0-preds.csv", "fold-4-preds.csv", "stats.csv", "plots/roc-a.png"}) {
+    EXPECT_TRUE(fs::exists(ds.out_dir / f)) << f;
+  }
+  if (!std::getenv("RADCLEAR_KEEP_TEST_DIRS")) fs::remove_all(dir);
+}
+
+TEST(Crossval, BadInputIsReportedAndSkippedNeverMisreported) {
+  const auto dir = temp_dir("bad");
+  SyntheticOptions so;
+  so.patients = 20;
+  write_synthetic_cohort(dir, so);
+  // A study without features, one with the wrong width, and a rare label.
+  {
+    std::ofstream clini(dir / "clini.csv", std::ios::app);
+    clini << "GHOST,P900,1,0\n";
+    clini << "WIDE,P901,0,1\n";
+  }
+  storage::StudyFeatures wide;
+  wide.attrs.study_id = "WIDE";
+  wide.rows = 2;
+  wide.dim = 5;
+  wide.feats.assign(10, 0.0f);
+  wide.coords = {1, 0, 2, 0};
+  wide.slice_names = {"1.png", "2.png"};
+  storage::write_study_features(storage::feature_file_path(dir / "features", "WIDE"), wide);
+  // Rewrite the table with a label "c" positive for one patient only.
+  CsvReader in(dir / "clini.csv");
+  std::ostringstream rewritten;
+  rewritten << "image,patient_id,a,b,c\n";
+  CsvRow row;
+  while (in.next(row)) rewritten << csv_join(row.fields) << "," << (row.fields[1] == "P3" ? 1 : 0) << "\n";
+  std::ofstream(dir / "clini.csv") << rewritten.str();
+
+  auto spec = fast_spec(dir, "out");
+  spec.labels = {"a", "b", "c"};
+  spec.epochs = 2;
+  const auto summary = run_crossval(spec);
+  EXPECT_EQ(summary.studies_skipped, 2u);
+  const auto skipped = slurp(spec.out_dir / "skipped-studies.csv");
+  EXPECT_NE(skipped.find("GHOST,no feature file"), std::string::npos) << skipped;
+  EXPECT_NE(skipped.find("WIDE,\"features are 5 wide, the cohort's are 8\""), std::string::npos) << skipped;
+  // Label c: at most one fold holds its positive, so AUROC is undefined
+  // (null / NA) in at least 4 folds and never a made-up number.
+  int undefined = 0;
+  for (int k = 0; k < 5; ++k) {
+    const auto m = nlohmann::json::parse(slurp(spec.out_dir / ("fold-" + std::to_string(k)) / "metrics.json"));
+    undefined += m["labels"]["c"]["auroc"].is_null();
+  }
+  EXPECT_GE(undefined, 4);
+  CsvReader stats(spec.out_dir / "stats.csv");
+  while (stats.next(row)) {
+    if (row.fields[0] == "c" && row.fields[1] == "auroc") {
+      int na = 0;
+      for (int k = 0; k < 5; ++k) na += row.fields[2 + k] == "NA";
+      EXPECT_GE(na, 4);
+      EXPECT_EQ(row.fields[*stats.column("std")], "NA");  // fewer than 2 defined folds
+    }
+  }
+
+  // Labels that are not 0/1 stop the run with the study and column named.
+  std::ofstream(dir / "clini2.csv") << "image,patient_id,a,b\nP0_S0,P0,1,0\nP1_S0,P1,yes,0\n";
+  spec.clini_csv = dir / "clini2.csv";
+  spec.labels = {"a", "b"};
+  spec.out_dir = dir / "out2";
+  try {
+    run_crossval(spec);
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("'P1_S0', column 'a'"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+// With --db the index supplies the key slices (its lesion slices) and the
+// patients of a table without a patient column. A bag of 2 rows then holds
+// exactly the key slice's two windows.
+TEST(Crossval, KeySlicesAndPatientsFromTheIndex) {
+  const auto dir = temp_dir("db");
+  SyntheticOptions so;
+  so.patients = 10;
+  write_synthetic_cohort(dir, so);
+  std::map<std::string, std::string> key_of;
+  {
+    auto index = storage::SliceIndex::Open(dir / "db");
+    ASSERT_TRUE(index.ok()) << index.status().to_string();
+    auto batch = index.value()->NewBatch();
+    for (const auto& e : fs::directory_iterator(dir / "features")) {
+      const auto f = storage::read_study_features(e.path());
+      const int64_t key = (f.rows / 2) & ~int64_t{1};
+      key_of[f.attrs.study_id] = f.slice_names[key];
+      for (int64_t r = 0; r < f.rows; r += 2) {
+        storage::SliceRecord sr;
+        sr.id.study_id = f.attrs.study_id;
+        sr.id.slice_number = static_cast<uint32_t>(f.slice_of(r));
+        sr.id.name = std::to_string(f.slice_of(r));
+        sr.lesion = r == key;
+        batch.PutSlice(sr);
+      }
+      storage::StudyRecord st;
+      st.study_id = f.attrs.study_id;
+      st.patient_id = "IDX_" + f.attrs.study_id.substr(0, f.attrs.study_id.find('_'));
+      batch.PutStudy(st, nullptr);
+    }
+    ASSERT_TRUE(index.value()->Write(&batch).ok());
+  }
+  // The table without its patient column.
+  CsvReader in(dir / "clini.csv");
+  std::ostringstream t;
+  t << "image,a,b\n";
+  CsvRow row;
+  while (in.next(row)) t << row.fields[0] << "," << row.fields[2] << "," << row.fields[3] << "\n";
+  std::ofstream(dir / "clini.csv") << t.str();
+
+  auto spec = fast_spec(dir, "out");
+  spec.db = dir / "db";
+  spec.bag_size = 2;
+  spec.folds = 2;
+  spec.epochs = 1;
+  run_crossval(spec);
+  const auto splits = slurp(spec.out_dir / "splits.json");
+  EXPECT_NE(splits.find("IDX_P3"), std::string::npos) << splits;
+  CsvReader preds(spec.out_dir / "fold-0" / "patient-preds.csv");
+  int checked = 0;
+  while (preds.next(row)) {
+    EXPECT_EQ(row.fields[*preds.column("top1_slice")], key_of.at(row.fields[0])) << row.fields[0];
+    EXPECT_EQ(row.fields[*preds.column("top2_slice")], key_of.at(row.fields[0])) << row.fields[0];
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+  fs::remove_all(dir);
+}
+
+class CrossvalModels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CrossvalModels, EveryHeadRunsThePipelineWithCategoricalTargets) {
+  const auto dir = temp_dir("model_" + GetParam());
+  SyntheticOptions so;
+  so.patients = 12;
+  so.dtype = storage::FeatureDtype::kFloat16;
+  write_synthetic_cohort(dir, so);
+  auto spec = fast_spec(dir, "out");
+  spec.labels.clear();
+  spec.categorical = "a";
+  spec.model = GetParam();
+  spec.folds = 3;
+  spec.epochs = 2;
+  spec.attention_plots = 1;
+  const auto summary = run_crossval(spec);
+  EXPECT_EQ(summary.label_names, (std::vector<std::string>{"a=0", "a=1"}));
+  EXPECT_EQ(summary.folds_trained, 3);
+  EXPECT_TRUE(fs::exists(spec.out_dir / "plots" / "roc-a_0.png"));
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllHeads, CrossvalModels, ::testing::Values("abmil_gated", "pma", "linear"));
+
+TEST(CrossvalSpec, YamlUnknownKeysAndValidation) {
+  CrossvalSpec s;
+  YAML::Node n = YAML::Load("bag_size: 128\nlabels: bone,lung\nmodel: pma\n");
+  apply_yaml(n, s, "cfg.yaml");
+  EXPECT_EQ(s.bag_size, 128);
+  EXPECT_EQ(s.labels, (std::vector<std::string>{"bone", "lung"}));
+  try {
+    apply_yaml(YAML::Load("bagsize: 3\n"), s, "cfg.yaml");
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("bag_size"), std::string::npos) << e.what();
+  }
+  s.features_dir = "f";
+  s.clini_csv = "c";
+  s.out_dir = "o";
+  validate(s);
+  s.categorical = "site";
+  EXPECT_THROW(validate(s), InvalidArgument);  // both labels and categorical
+  s.categorical.clear();
+  s.model = "transformer";
+  EXPECT_THROW(validate(s), InvalidArgument);
+}
+
+// Under `mpirun -np 2` (CTest: radclear_crossval_mpi2) the folds split over
+// the ranks and rank 0 aggregates; run alone, it is the single-rank case.
+TEST(CrossvalMpi, FoldsSplitAcrossRanks) {
+  MpiScope mpi;
+  const char* env_dir = std::getenv("RADCLEAR_MPI_TEST_DIR");
+  const fs::path dir = env_dir ? fs::path(env_dir) : temp_dir("mpi");
+  if (mpi.rank() == 0) {
+    fs::remove_all(dir);
+    SyntheticOptions so;
+    so.patients = 20;
+    write_synthetic_cohort(dir, so);
+  }
+  mpi.barrier();
+  auto spec = fast_spec(dir, "out");
+  spec.epochs = 3;
+  spec.folds = 3;
+  WorkerGroup group;
+  group.rank = mpi.rank();
+  group.world = mpi.world();
+  group.barrier = [&] { mpi.barrier(); };
+  const auto summary = run_crossval(spec, group);
+  const int expected = (spec.folds - mpi.rank() + mpi.world() - 1) / mpi.world();
+  EXPECT_EQ(summary.folds_trained, expected) << "rank " << mpi.rank() << " of " << mpi.world();
+  if (mpi.rank() == 0) {
+    EXPECT_TRUE(fs::exists(spec.out_dir / "stats.csv"));
+    for (int k = 0; k < 3; ++k) EXPECT_TRUE(fs::exists(spec.out_dir / ("fold-" + std::to_string(k)) / "metrics.json"));
+    EXPECT_EQ(summary.pooled_auroc.size(), 2u);
+  }
+  mpi.barrier();
+  if (mpi.rank() == 0) fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace radclear::crossval
