@@ -27,10 +27,12 @@ const std::vector<Command>& commands();
 
 // One declaration per command; each lives in cmd_<name>.cc.
 Runner setup_doctor(CLI::App& app);
-Runner setup_crossval(CLI::App& app);  // cmd_crossval.cc
-Runner setup_deploy(CLI::App& app);    // cmd_deploy.cc
-Runner setup_synth(CLI::App& app);
 Runner setup_index(CLI::App& app);        // cmd_index.cc
 Runner setup_index_stats(CLI::App& app);  // cmd_index.cc
+Runner setup_synth(CLI::App& app);
+Runner setup_bench(CLI::App& app);  // cmd_bench.cc: bench loader, bench step
+Runner setup_bench_step(CLI::App& app);  // cmd_bench_step.cc: `bench step` (a row of kBenchmarks)
+Runner setup_crossval(CLI::App& app);  // cmd_crossval.cc
+Runner setup_deploy(CLI::App& app);    // cmd_deploy.cc
 
 }  // namespace radclear::cli

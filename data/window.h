@@ -1,0 +1,61 @@
+#pragma once
+// CT windowing: Hounsfield units -> 8-bit gray, and gray -> 3 channels.
+// A window of width W and level L maps [L - W/2, L + W/2] linearly onto
+// [0, 255]: v = round(clamp((hu - (L - W/2)) / W, 0, 1) * 255).
+// Named windows (the usual radiology presets):
+//   abdomen W400/L40, lung W1500/L-600, bone W1800/L400, mediastinum W350/L50
+// plus any custom "W/L" string such as "400/40" or "1500/-600".
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <opencv2/core/mat.hpp>
+
+#include "data/decode.h"
+
+namespace radclear::data {
+
+struct CtWindow {
+  double width = 400;  // HU, > 0
+  double level = 40;   // HU
+  double lo() const { return level - width / 2; }
+  double hi() const { return level + width / 2; }
+};
+
+// "abdomen", "lung", "bone", "mediastinum" or "W/L" (e.g. "400/40").
+// Throws InvalidArgument listing the known names.
+CtWindow parse_ct_window(const std::string& name);
+// The names parse_ct_window() knows, for help texts.
+std::vector<std::string> ct_window_names();
+
+// The 8-bit value of one HU under the window.
+uint8_t window_value(const CtWindow& w, double hu);
+
+// A precomputed table over all 65536 int16 HU values; applying it is one
+// lookup per pixel. Cheap to copy by shared pointer, immutable once built.
+class WindowLut {
+ public:
+  explicit WindowLut(const CtWindow& w);
+  const CtWindow& window() const { return window_; }
+  uint8_t operator()(int16_t hu) const { return table_[static_cast<uint16_t>(hu) ^ 0x8000u]; }
+  // CV_16SC1 HU -> CV_8UC1.
+  cv::Mat apply(const cv::Mat& hu) const;
+
+ private:
+  CtWindow window_;
+  std::vector<uint8_t> table_;  // indexed by hu + 32768
+};
+
+// Air (-1024 HU) under the window: what padding outside a CT slice becomes.
+inline constexpr double kAirHu = -1024.0;
+
+// Brings any decoded image to 8 bits: HU through the window, 8-bit images
+// unchanged. `air` receives the 8-bit value of air for padding (window of
+// -1024 HU for CT, 0 for 8-bit images).
+cv::Mat to_8bit(const DecodedImage& img, const WindowLut& lut, uint8_t* air = nullptr);
+
+// CV_8UC1 -> CV_8UC3 with equal channels; CV_8UC3 passes through.
+cv::Mat gray_to_rgb(const cv::Mat& img);
+
+}  // namespace radclear::data

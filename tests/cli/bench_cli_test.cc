@@ -1,0 +1,85 @@
+// `radclear bench loader` as a user runs it: synth -> index -> bench, which
+// also exercises the index -> SliceSample adapter (cli/slice_samples.h) and
+// the torchvision comparison script.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+namespace fs = std::filesystem;
+
+struct BenchCliRun {
+  int code;
+  std::string out;  // stdout only (logs go to stderr)
+};
+
+BenchCliRun radclear_stdout(const std::string& args) {
+  const std::string cmd = std::string(RADCLEAR_BINARY) + " " + args;
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// One small data set and index for the whole suite (synth + index cost
+// seconds).
+class BenchCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("radclear_cli_bench_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    data_ = (dir_ / "synth").string();
+    db_ = (dir_ / "db").string();
+    synth_code_ = radclear_stdout("synth --out " + data_ +
+                                  " --patients 3 --studies-per-patient 2 --slices 6 --size 64 --seed 3 --quiet")
+                      .code;
+    index_code_ = radclear_stdout("index --data " + data_ + " --db " + db_ + " --dl-info " + data_ +
+                                  "/DL_info.csv --quiet 2>/dev/null")
+                      .code;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  void SetUp() override {
+    ASSERT_EQ(synth_code_, 0);
+    ASSERT_EQ(index_code_, 0);
+  }
+  static inline fs::path dir_;
+  static inline std::string data_, db_;
+  static inline int synth_code_ = -1, index_code_ = -1;
+};
+
+TEST_F(BenchCli, LoaderReportsDecodeLoaderAndTorchvision) {
+  const std::string script = std::string(RADCLEAR_SOURCE_DIR) + "/scripts/bench/torchvision_pipeline.py";
+  const BenchCliRun r = radclear_stdout("bench loader --data " + data_ + " --db " + db_ +
+                                        " --threads 2 --batch 4 --batches 3 --size 32 --repeat 1 --json"
+                                        " --torchvision " + script + " 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["samples"], 12);  // 3 measured batches of 4
+  EXPECT_GT(j["decode"]["images_per_s"].get<double>(), 0);
+  EXPECT_GT(j["loader"]["samples_per_s"].get<double>(), 0);
+  EXPECT_EQ(j["loader"]["replaced"], 0);
+  EXPECT_GT(j["torchvision"]["samples_per_s"].get<double>(), 0);
+  EXPECT_EQ(j["torchvision"]["workers"], 2);
+  EXPECT_GT(j["loader_vs_torchvision"].get<double>(), 0);
+}
+
+TEST_F(BenchCli, TooFewSlicesIsBadInput) {
+  // 36 slices cannot fill (10 + 1) batches of 8.
+  const BenchCliRun r =
+      radclear_stdout("bench loader --data " + data_ + " --db " + db_ + " --batch 8 --batches 10 2>/dev/null");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(radclear_stdout("bench --help").out.find("loader"), std::string::npos);
+}
+
+}  // namespace
