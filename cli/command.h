@@ -30,6 +30,7 @@ Runner setup_doctor(CLI::App& app);
 Runner setup_index(CLI::App& app);        // cmd_index.cc
 Runner setup_index_stats(CLI::App& app);  // cmd_index.cc
 Runner setup_synth(CLI::App& app);
+Runner setup_pretrain(CLI::App& app);  // cmd_pretrain.cc
 Runner setup_bench(CLI::App& app);  // cmd_bench.cc: bench loader, bench step
 Runner setup_bench_step(CLI::App& app);  // cmd_bench_step.cc: `bench step` (a row of kBenchmarks)
 Runner setup_crossval(CLI::App& app);  // cmd_crossval.cc

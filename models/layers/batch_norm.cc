@@ -48,8 +48,8 @@ struct BatchNormFunction : public torch::autograd::Function<BatchNormFunction> {
     auto invstd = (var + eps).rsqrt();
     {
       torch::NoGradGuard no_grad;
-      if (running_mean.defined()) running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype()) * momentum);
-      if (running_var.defined()) {
+      if (running_mean.numel() > 0) running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype()) * momentum);
+      if (running_var.numel() > 0) {
         running_var.mul_(1 - momentum).add_((var * (n / (n - 1))).to(running_var.dtype()) * momentum);
       }
     }
@@ -93,7 +93,14 @@ torch::Tensor sync_batch_norm(const torch::Tensor& input, const torch::Tensor& w
                               torch::Tensor running_mean, torch::Tensor running_var, double momentum, double eps,
                               BatchStatsReducer& comm) {
   RADCLEAR_CHECK(input.dim() >= 2, "batch norm input must be [N, C, ...], got {} dims", input.dim());
-  return BatchNormFunction::apply(input, weight, bias, running_mean, running_var, momentum, eps, &comm);
+  // Autograd functions need defined tensors: stand-ins for absent affine
+  // parameters (identity) and running statistics (empty, not updated).
+  const int64_t C = input.size(1);
+  auto w = weight.defined() ? weight : torch::ones({C}, input.options());
+  auto b = bias.defined() ? bias : torch::zeros({C}, input.options());
+  auto rm = running_mean.defined() ? running_mean : torch::empty({0}, input.options());
+  auto rv = running_var.defined() ? running_var : torch::empty({0}, input.options());
+  return BatchNormFunction::apply(input, w, b, rm, rv, momentum, eps, &comm);
 }
 
 BatchNormImpl::BatchNormImpl(BatchNormOptions options_) : options(options_) { reset(); }

@@ -82,9 +82,6 @@ TEST(PretrainSpec, ResolveScalesLrAndSplitsTheBatch) {
   EXPECT_THROW(resolve_pretrain(s, 0, 4, 2, 4), InvalidArgument);
 }
 
-TEST(PretrainSpec, CheckpointNameIsTheReferences) {
-  EXPECT_EQ(checkpoint_file_name("vit_small", "run", 7), "vit_small-moco-lecl-1-run-checkpoint_0007.pth.tar");
-}
 
 }  // namespace
 }  // namespace radclear::worker

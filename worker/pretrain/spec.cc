@@ -159,8 +159,4 @@ PretrainPlan resolve_pretrain(const PretrainSpec& spec, int rank, int world, int
   return plan;
 }
 
-std::string checkpoint_file_name(const std::string& arch, const std::string& name, int64_t epoch) {
-  return fmt::format("{}-moco-lecl-1-{}-checkpoint_{:04d}.pth.tar", arch, name, epoch);
-}
-
 }  // namespace radclear::worker

@@ -85,7 +85,4 @@ Sampling parse_sampling(const std::string& s);
 OptimizerKind parse_optimizer(const std::string& s);
 Precision parse_precision(const std::string& s);
 
-// `{arch}-moco-lecl-1-{name}-checkpoint_{epoch:04d}.pth.tar`, the reference's name.
-std::string checkpoint_file_name(const std::string& arch, const std::string& name, int64_t epoch);
-
 }  // namespace radclear::worker

@@ -1,0 +1,311 @@
+#include "worker/pretrain/trainer.h"
+
+#include <dlfcn.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <regex>
+
+#include <spdlog/spdlog.h>
+
+#include "common/atomic_file.h"
+#include "common/check.h"
+#include "common/progress.h"
+#include "data/loader.h"
+#include "data/sample.h"
+#include "models/backbones/registry.h"
+#include "models/backbones/state_dict.h"
+#include "models/moco/loss.h"
+#include "models/moco/moco.h"
+#include "models/moco/schedules.h"
+#include "storage/checkpoint/checkpoint.h"
+#include "storage/checkpoint/optimizer_state.h"
+#include "models/layers/batch_norm.h"
+#include "worker/grad_sync/comm_reducer.h"
+#include "worker/grad_sync/grad_syncer.h"
+#include "worker/pretrain/lars.h"
+
+namespace radclear::worker {
+namespace fs = std::filesystem;
+using storage::PyValue;
+
+namespace {
+
+// Where a run continues: epochs completed and steps into the next one.
+struct Position {
+  int64_t epoch = 0;
+  int64_t step = 0;
+};
+
+torch::Tensor allgather_rows(const torch::Tensor& local, Communicator& comm) {
+  auto src = local.contiguous();
+  auto sizes = src.sizes().vec();
+  sizes[0] *= comm.world();
+  auto out = torch::empty(sizes, src.options());
+  comm.allgather(src.data_ptr(), out.data_ptr(), static_cast<size_t>(src.numel()), comm_dtype(src));
+  return out;
+}
+
+double global_mean(double v, Communicator& comm) {
+  comm.allreduce(&v, 1, DType::kFloat64, ReduceOp::kSum);
+  return v / comm.world();
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const PretrainPlan& plan, std::vector<torch::Tensor> params) {
+  if (plan.spec.optimizer == OptimizerKind::kLars) {
+    return std::make_unique<Lars>(params, LarsOptions(plan.lr).weight_decay(plan.spec.weight_decay));
+  }
+  return std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(plan.lr).weight_decay(plan.spec.weight_decay));
+}
+
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
+}
+
+PyValue lars_state_to_py(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& params) {
+  PyValue mus = PyValue::list();
+  auto& state = opt.state();
+  for (const auto& p : params) {
+    auto it = state.find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    mus.append(it == state.end() ? PyValue::none() : PyValue::tensor(static_cast<LarsParamState&>(*it->second).mu()));
+  }
+  return mus;
+}
+
+void lars_state_from_py(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& params, const PyValue& mus,
+                        const std::string& what) {
+  if (mus.size() != params.size()) {
+    throw CorruptData(fmt::format("{}: LARS state has {} entries for {} parameters", what, mus.size(), params.size()));
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (mus.items()[i].is_none()) continue;
+    auto st = std::make_unique<LarsParamState>();
+    st->mu(mus.items()[i].as_tensor().clone());
+    opt.state()[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(st);
+  }
+}
+
+// Torch parallelises with OpenMP; a multi-threaded OpenBLAS underneath it
+// oversubscribes the cores (measured 6 vs 46 img/s for vit_tiny on 2 cores).
+void use_single_threaded_blas() {
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+}
+
+}  // namespace
+
+fs::path find_resume_checkpoint(const fs::path& dir, const std::string& arch, const std::string& name) {
+  if (!fs::is_directory(dir)) return {};
+  const std::string prefix = arch + "-moco-lecl-1-" + name + "-checkpoint_";
+  std::vector<std::pair<int64_t, fs::path>> found;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string f = e.path().filename().string();
+    if (f.rfind(prefix, 0) != 0 || f.size() < prefix.size() + 8 || f.substr(f.size() - 8) != ".pth.tar") continue;
+    const std::string num = f.substr(prefix.size(), f.size() - 8 - prefix.size());
+    if (num.empty() || !std::all_of(num.begin(), num.end(), ::isdigit)) continue;
+    found.emplace_back(std::stoll(num), e.path());
+  }
+  std::sort(found.rbegin(), found.rend());
+  for (const auto& [epoch, path] : found) {
+    try {
+      storage::load_moco_checkpoint(path);
+      return path;
+    } catch (const Error& e) {
+      spdlog::warn("skipping unreadable checkpoint {} ({}); trying the one before", path.string(), e.what());
+    }
+  }
+  return {};
+}
+
+PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSample> samples, Communicator& comm,
+                            const PretrainOptions& options) {
+  const PretrainSpec& spec = plan.spec;
+  RADCLEAR_CHECK_EQ(comm.world(), plan.world, "plan made for another world size");
+  if (spec.precision != Precision::kFloat32) {
+    throw InvalidArgument("pretrain: precision bf16 is not supported by this build; use fp32");
+  }
+  if (samples.empty()) throw InvalidArgument("pretrain: the index holds no slices to train on");
+  if (spec.sampling == Sampling::kNone) {
+    for (auto& s : samples) {  // plain MoCo: two random crops everywhere, no lesion negatives
+      s.lesion = false;
+      s.boxes.clear();
+    }
+  }
+  at::set_num_threads(plan.threads_per_rank);
+  use_single_threaded_blas();
+  const bool lead = comm.rank() == 0;
+
+  // Model: the same seed everywhere, then rank 0's values win anyway.
+  torch::manual_seed(spec.seed);
+  models::BackboneOptions bopt;
+  bopt.image_size = spec.image_size;
+  bopt.stop_grad_conv1 = spec.stop_grad_conv1;
+  models::Moco moco([&] { return models::make_backbone(spec.arch, bopt); },
+                    models::MocoOptions{spec.moco_dim, spec.moco_mlp_dim});
+  moco->train();
+  auto all_params = moco->parameters();  // Python's order: optimizer state indexes match
+  std::vector<torch::Tensor> state_tensors;
+  for (auto& kv : models::named_state(*moco)) state_tensors.push_back(kv.value());
+  broadcast_from_rank0(state_tensors, comm);
+  // BatchNorm (projector, predictor, conv stems, ResNet) over the global batch.
+  CommBatchStatsReducer bn_reducer(comm);
+  models::set_batch_stats_reducer(*moco, comm.world() > 1 ? &bn_reducer : nullptr);
+
+  std::vector<torch::Tensor> trainable;
+  std::vector<std::string> trainable_names;
+  for (auto& kv : moco->named_parameters()) {
+    if (!kv.value().requires_grad()) continue;
+    trainable.push_back(kv.value());
+    trainable_names.push_back(kv.key());
+  }
+  auto optimizer = make_optimizer(plan, all_params);
+
+  // Resume.
+  Position pos;
+  if (spec.resume != "none") {
+    fs::path from = spec.resume == "auto" ? find_resume_checkpoint(spec.out, spec.arch, spec.name) : fs::path(spec.resume);
+    if (!from.empty()) {
+      const auto ckpt = storage::load_moco_checkpoint(from);
+      if (!ckpt.arch.empty() && ckpt.arch != spec.arch) {
+        throw InvalidArgument(fmt::format("pretrain: {} holds arch '{}' but --arch is '{}'", from.string(), ckpt.arch,
+                                          spec.arch));
+      }
+      models::StateDict sd;
+      for (const auto& kv : ckpt.state_dict) sd[kv.key()] = kv.value();
+      models::load_state_dict_strict(*moco, sd, from.string());
+      if (spec.optimizer == OptimizerKind::kAdamW && !ckpt.optimizer.is_none()) {
+        storage::adamw_state_from_py(static_cast<torch::optim::AdamW&>(*optimizer), ckpt.optimizer, from.string());
+      }
+      pos.epoch = ckpt.epoch;
+      if (ckpt.radclear.is_dict()) {
+        if (const PyValue* step = ckpt.radclear.find("step")) pos.step = step->as_int();
+        if (const PyValue* mu = ckpt.radclear.find("lars_mu"); mu && spec.optimizer == OptimizerKind::kLars) {
+          lars_state_from_py(*optimizer, all_params, *mu, from.string());
+        }
+      }
+      if (lead) spdlog::info("resuming from {} at epoch {} step {}", from.string(), pos.epoch, pos.step);
+    }
+  }
+
+  data::LoaderSpec lspec;
+  lspec.data_root = spec.data.string();
+  lspec.threads = plan.loader_threads;
+  lspec.seed = spec.seed;
+  lspec.window = spec.window;
+  lspec.views.out_size = static_cast<int>(spec.image_size);
+  lspec.views.crop_min = spec.crop_min;
+  data::ShardSpec shard;
+  shard.rank = comm.rank();
+  shard.world = comm.world();
+  shard.global_batch = spec.batch_size;
+  shard.seed = spec.seed;
+  data::SliceLoader loader(std::move(samples), lspec, shard);
+  const int64_t steps = loader.steps_per_epoch();
+
+  BucketOptions bucket;
+  bucket.cap_bytes = static_cast<size_t>(spec.bucket_cap_mb * (1 << 20));
+  GradSyncer syncer(trainable, trainable_names, comm, bucket);
+  models::ContrastiveLossOptions loss_opt{spec.moco_t, spec.sampling == Sampling::kLesion ? spec.sample_weight : 0.0};
+  const models::LrScheduleSpec lr_spec{plan.lr, spec.warmup_epochs, static_cast<double>(spec.epochs)};
+
+  if (lead) {
+    fs::create_directories(spec.out);
+    YAML::Emitter y;
+    y << spec.to_yaml();
+    write_file_atomic(spec.out / "pretrain.yaml", std::string(y.c_str()) + "\n");
+  }
+
+  PretrainResult result;
+  result.epochs_completed = pos.epoch;
+  auto save = [&](int64_t epochs_done, int64_t step_in_epoch) {
+    if (!lead) return;
+    storage::MocoCheckpoint c;
+    c.epoch = epochs_done;
+    c.arch = spec.arch;
+    c.state_dict = models::named_state(*moco);
+    if (spec.optimizer == OptimizerKind::kAdamW) {
+      c.optimizer = storage::adamw_state_to_py(static_cast<torch::optim::AdamW&>(*optimizer));
+    }
+    c.radclear = PyValue::dict();
+    c.radclear.set("step", PyValue::integer(step_in_epoch));
+    c.radclear.set("world", PyValue::integer(comm.world()));
+    c.radclear.set("seed", PyValue::integer(static_cast<int64_t>(spec.seed)));
+    if (spec.optimizer == OptimizerKind::kLars) c.radclear.set("lars_mu", lars_state_to_py(*optimizer, all_params));
+    const fs::path path = spec.out / storage::moco_checkpoint_file_name(spec.arch, spec.name, epochs_done);
+    storage::save_moco_checkpoint(path, c);
+    result.last_checkpoint = path;
+  };
+
+  std::ofstream metrics;
+  if (lead) metrics.open(spec.out / "metrics.csv", std::ios::app);
+  const auto run_start = std::chrono::steady_clock::now();
+  double wait_total = 0, step_total = 0;
+  for (int64_t epoch = pos.epoch; epoch < spec.epochs; ++epoch) {
+    const int64_t first = epoch == pos.epoch ? pos.step : 0;
+    loader.start_epoch(epoch, first);
+    ProgressBar bar(steps - first, {fmt::format("epoch {}/{}", epoch + 1, spec.epochs), "img", options.show_progress && lead});
+    double epoch_loss = 0;
+    int64_t epoch_steps = 0;
+    double lr = 0, m = spec.moco_m;
+    for (int64_t step = first; step < steps; ++step) {
+      if (options.max_steps > 0 && result.steps_run >= options.max_steps) return result;
+      auto batch = loader.next();
+      RADCLEAR_CHECK(batch.has_value(), "rank {}: loader ended at step {} of {}", comm.rank(), step, steps);
+      const auto t0 = std::chrono::steady_clock::now();
+      const double frac = static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps);
+      lr = models::learning_rate_at(frac, lr_spec);
+      m = spec.moco_m_cos ? models::momentum_at(frac, static_cast<double>(spec.epochs), spec.moco_m) : spec.moco_m;
+      set_lr(*optimizer, lr);
+      auto out = moco->forward(batch->view1, batch->view2, m);
+      auto k1 = allgather_rows(out.k1, comm), k2 = allgather_rows(out.k2, comm);
+      auto lesion = allgather_rows(batch->lesion, comm);
+      auto loss = models::moco_total_loss(out.q1, out.q2, k1, k2, lesion, comm.rank(), loss_opt);
+      optimizer->zero_grad();
+      loss.backward();
+      const auto stats = syncer.finish();
+      if (spec.grad_clip > 0) torch::nn::utils::clip_grad_norm_(trainable, spec.grad_clip);
+      const double loss_value = global_mean(loss.item<double>(), comm);
+      if (!std::isfinite(loss_value)) {
+        throw Error(StatusCode::kInternal,
+                    fmt::format("pretrain: the loss became {} at epoch {} step {} (lr {:.3g}); stopping. The last "
+                                "good checkpoint is {}. Lower --lr or set --grad-clip and resume.",
+                                loss_value, epoch + 1, step, lr,
+                                result.last_checkpoint.empty() ? "none" : result.last_checkpoint.string()));
+      }
+      optimizer->step();
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      wait_total += stats.wait_seconds;
+      step_total += dt;
+      result.step_losses.push_back(loss_value);
+      ++result.steps_run;
+      epoch_loss += loss_value;
+      ++epoch_steps;
+      bar.advance(1, fmt::format("loss {:.4f} lr {:.3g}", loss_value, lr));
+      if (lead && (step % spec.print_freq == 0 || step + 1 == steps)) {
+        metrics << fmt::format("{},{},{:.6f},{:.6g},{:.6f},{:.1f}\n", epoch, step, loss_value, lr, m,
+                               static_cast<double>(spec.batch_size) / std::max(dt, 1e-9));
+        metrics.flush();
+      }
+      if (spec.save_every > 0 && (step + 1) % spec.save_every == 0 && step + 1 < steps) save(epoch, step + 1);
+    }
+    bar.finish();
+    save(epoch + 1, 0);
+    result.epochs_completed = epoch + 1;
+    if (lead) {
+      spdlog::info("epoch {}/{}: loss {:.4f}, lr {:.3g}, m {:.4f}, {:.1f} img/s, checkpoint {}", epoch + 1,
+                   spec.epochs, epoch_steps ? epoch_loss / epoch_steps : 0.0, lr, m,
+                   static_cast<double>(epoch_steps * spec.batch_size) / std::max(bar.elapsed_s(), 1e-9),
+                   result.last_checkpoint.filename().string());
+    }
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  result.images_per_second = static_cast<double>(result.steps_run * spec.batch_size) / std::max(wall, 1e-9);
+  result.comm_wait_fraction = step_total > 0 ? wait_total / step_total : 0.0;
+  return result;
+}
+
+}  // namespace radclear::worker

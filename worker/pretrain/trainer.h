@@ -1,0 +1,44 @@
+#pragma once
+// The LeCL pretraining stage: MoCo v3 with lesion-aware negatives on one or
+// many ranks. Every rank runs this function with its Communicator; rank 0
+// writes the resolved config, metrics and checkpoints. Resumable from its
+// outputs alone (--resume auto finds the newest valid checkpoint).
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "worker/comm/communicator.h"
+#include "worker/pretrain/spec.h"
+
+namespace radclear::data {
+struct SliceSample;
+}
+
+namespace radclear::worker {
+
+struct PretrainResult {
+  int64_t epochs_completed = 0;           // including epochs done before a resume
+  std::filesystem::path last_checkpoint;  // empty when none was written
+  std::vector<double> step_losses;        // global mean loss of each step run here
+  int64_t steps_run = 0;
+  double images_per_second = 0;           // global images / wall time of the steps run here
+  double comm_wait_fraction = 0;          // time waiting for gradient buckets / step time
+};
+
+struct PretrainOptions {
+  bool show_progress = true;  // rank 0's progress bar
+  // Stop after this many steps in this call (tests simulate a crash). 0 = no limit.
+  int64_t max_steps = 0;
+};
+
+// Throws InvalidArgument for bad settings, Error for a diverged loss (the
+// last good checkpoint is kept).
+PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSample> samples, Communicator& comm,
+                            const PretrainOptions& options = {});
+
+// The newest checkpoint of (arch, name) in `dir` that loads, falling back to
+// older ones with a warning; empty when none.
+std::filesystem::path find_resume_checkpoint(const std::filesystem::path& dir, const std::string& arch,
+                                             const std::string& name);
+
+}  // namespace radclear::worker
