@@ -12,24 +12,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/run_cli.h"
+
 namespace {
 namespace fs = std::filesystem;
 
-struct BenchCliRun {
-  int code;
-  std::string out;  // stdout only (logs go to stderr)
-};
+using BenchCliRun = radclear::test_util::CliRun;
 
-BenchCliRun radclear_stdout(const std::string& args) {
-  const std::string cmd = std::string(RADCLEAR_BINARY) + " " + args;
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+// stdout only (logs go to stderr).
+BenchCliRun radclear_stdout(const std::string& args) { return radclear::test_util::run_radclear(args, false); }
 
 // One small data set and index for the whole suite (synth + index cost
 // seconds).

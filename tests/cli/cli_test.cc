@@ -10,24 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/run_cli.h"
+
 namespace {
 namespace fs = std::filesystem;
+using radclear::test_util::CliRun;
 
-struct CliRun {
-  int code;
-  std::string out;  // stdout and stderr
-};
-
-CliRun run(const std::string& args) {
-  const std::string cmd = std::string(RADCLEAR_BINARY) + " " + args + " 2>&1";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+CliRun run(const std::string& args) { return radclear::test_util::run_radclear(args); }
 
 TEST(Cli, HelpListsCommandsAndVersionHasGitHash) {
   const CliRun help = run("--help");

@@ -12,24 +12,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/run_cli.h"
+
 namespace {
 namespace fs = std::filesystem;
 
-struct IndexCliRun {
-  int code;
-  std::string out;  // stdout and stderr
-};
+using IndexCliRun = radclear::test_util::CliRun;
 
-IndexCliRun radclear(const std::string& args) {
-  const std::string cmd = std::string(RADCLEAR_BINARY) + " " + args + " 2>&1";
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+IndexCliRun radclear(const std::string& args) { return radclear::test_util::run_radclear(args); }
 
 TEST(IndexCli, SynthIndexStatsRerunVerify) {
   const fs::path dir = fs::temp_directory_path() / ("radclear_cli_index_" + std::to_string(::getpid()));
