@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
+#include <utility>
 #include <regex>
 
 #include <spdlog/spdlog.h>
@@ -96,10 +98,13 @@ void use_single_threaded_blas() {
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
 }
 
-}  // namespace
-
-fs::path find_resume_checkpoint(const fs::path& dir, const std::string& arch, const std::string& name) {
-  if (!fs::is_directory(dir)) return {};
+// The newest checkpoint of (arch, name) in `dir` that loads, with its path;
+// unreadable ones (a crash can only leave an old file, but disks fail) are
+// skipped with a warning. nullopt when none loads.
+std::optional<std::pair<fs::path, storage::MocoCheckpoint>> load_newest_checkpoint(const fs::path& dir,
+                                                                                    const std::string& arch,
+                                                                                    const std::string& name) {
+  if (!fs::is_directory(dir)) return std::nullopt;
   const std::string prefix = arch + "-moco-lecl-1-" + name + "-checkpoint_";
   std::vector<std::pair<int64_t, fs::path>> found;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -112,14 +117,15 @@ fs::path find_resume_checkpoint(const fs::path& dir, const std::string& arch, co
   std::sort(found.rbegin(), found.rend());
   for (const auto& [epoch, path] : found) {
     try {
-      storage::load_moco_checkpoint(path);
-      return path;
+      return std::make_pair(path, storage::load_moco_checkpoint(path));
     } catch (const Error& e) {
       spdlog::warn("skipping unreadable checkpoint {} ({}); trying the one before", path.string(), e.what());
     }
   }
-  return {};
+  return std::nullopt;
 }
+
+}  // namespace
 
 PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSample> samples, Communicator& comm,
                             const PretrainOptions& options) {
@@ -167,9 +173,12 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   // Resume.
   Position pos;
   if (spec.resume != "none") {
-    fs::path from = spec.resume == "auto" ? find_resume_checkpoint(spec.out, spec.arch, spec.name) : fs::path(spec.resume);
-    if (!from.empty()) {
-      const auto ckpt = storage::load_moco_checkpoint(from);
+    auto found = spec.resume == "auto"
+                     ? load_newest_checkpoint(spec.out, spec.arch, spec.name)
+                     : std::make_optional(std::make_pair(fs::path(spec.resume), storage::load_moco_checkpoint(spec.resume)));
+    if (found) {
+      const fs::path& from = found->first;
+      const storage::MocoCheckpoint& ckpt = found->second;
       if (!ckpt.arch.empty() && ckpt.arch != spec.arch) {
         throw InvalidArgument(fmt::format("pretrain: {} holds arch '{}' but --arch is '{}'", from.string(), ckpt.arch,
                                           spec.arch));

@@ -36,9 +36,4 @@ struct PretrainOptions {
 PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSample> samples, Communicator& comm,
                             const PretrainOptions& options = {});
 
-// The newest checkpoint of (arch, name) in `dir` that loads, falling back to
-// older ones with a warning; empty when none.
-std::filesystem::path find_resume_checkpoint(const std::filesystem::path& dir, const std::string& arch,
-                                             const std::string& name);
-
 }  // namespace radclear::worker
