@@ -35,5 +35,7 @@ Runner setup_bench(CLI::App& app);  // cmd_bench.cc: bench loader, bench step
 Runner setup_bench_step(CLI::App& app);  // cmd_bench_step.cc: `bench step` (a row of kBenchmarks)
 Runner setup_crossval(CLI::App& app);  // cmd_crossval.cc
 Runner setup_deploy(CLI::App& app);    // cmd_deploy.cc
+Runner setup_extract(CLI::App& app);         // cmd_extract.cc
+Runner setup_features_stats(CLI::App& app);  // cmd_extract.cc
 
 }  // namespace radclear::cli

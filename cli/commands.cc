@@ -9,6 +9,8 @@ const std::vector<Command>& commands() {
       {"index-stats", "Counts of patients, studies, slices and lesions in a slice index", &setup_index_stats},
       {"bench", "Measure throughput: bench loader (real data), bench step (MoCo training step)", &setup_bench},
       {"pretrain", "LeCL pretraining (MoCo v3 + lesion negatives), one process or under mpirun", &setup_pretrain},
+      {"extract", "Embed every slice of every study with a trained encoder: one HDF5 file per study", &setup_extract},
+      {"features-stats", "Feature sets in a slice index and how many of their studies are finished", &setup_features_stats},
       {"crossval", "Attention-MIL cross-validation on study features: folds, training, stats, plots", &setup_crossval},
       {"deploy", "Run the fold models of a crossval run on an external test set, plus their ensemble", &setup_deploy},
       {"doctor", "Check this node: library versions, BLAS, threads, GPUs, SGEMM speed", &setup_doctor},
