@@ -244,6 +244,8 @@ const std::vector<Benchmark> kBenchmarks = {
     {"loader", "Raw PNG decode vs the LeCL two-view loader (and torchvision) on indexed slices", &setup_bench_loader},
     {"step", "One MoCo/LeCL training step on random tensors: images/s, FLOPs/image, fraction of SGEMM",
      &setup_bench_step},
+    {"extract", "Feature extraction end to end vs the encoder alone (and the Python reference loop)",
+     &setup_bench_extract},
 };
 
 }  // namespace

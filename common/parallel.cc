@@ -1,5 +1,7 @@
 #include "common/parallel.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -10,6 +12,14 @@
 namespace radclear {
 
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+bool set_openblas_threads(int threads) {
+  using SetThreads = void (*)(int);
+  auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set == nullptr) return false;
+  set(std::max(1, threads));
+  return true;
+}
 
 void parallel_for(int64_t n, int threads, const std::function<void(int64_t)>& fn) {
   if (n <= 0) return;

@@ -1,7 +1,5 @@
 #include "worker/extract/extractor.h"
 
-#include <dlfcn.h>
-
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -174,12 +172,6 @@ int64_t prepare_set(const ExtractSpec& spec, storage::FeatureSetRecord set, int 
   return valid;
 }
 
-void set_openblas_single_thread() {
-  // OpenBLAS threads under torch's OpenMP threads oversubscribe the cores.
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
-}
-
 }  // namespace
 
 ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const ExtractOptions& options) {
@@ -187,7 +179,7 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
   const int rank = comm.rank();
   const int world = comm.world();
   at::set_num_threads(std::max(1, options.threads_per_rank));
-  set_openblas_single_thread();
+  set_openblas_threads(1);  // torch's OpenMP threads run the GEMMs
 
   LoadedEncoder enc = load_encoder(spec.checkpoint, spec.arch, spec.image_size);
   ExtractResult result;
