@@ -38,5 +38,6 @@ Runner setup_crossval(CLI::App& app);  // cmd_crossval.cc
 Runner setup_deploy(CLI::App& app);    // cmd_deploy.cc
 Runner setup_extract(CLI::App& app);         // cmd_extract.cc
 Runner setup_features_stats(CLI::App& app);  // cmd_extract.cc
+Runner setup_quickstart(CLI::App& app);      // cmd_quickstart.cc
 
 }  // namespace radclear::cli

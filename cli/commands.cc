@@ -4,6 +4,7 @@ namespace radclear::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
+      {"quickstart", "The whole pipeline on generated data: synth, index, pretrain, extract, crossval", &setup_quickstart},
       {"synth", "Generate a DeepLesion-style synthetic CT data set", &setup_synth},
       {"index", "Index a DeepLesion or CLEAR data root into the RocksDB slice index", &setup_index},
       {"index-stats", "Counts of patients, studies, slices and lesions in a slice index", &setup_index_stats},

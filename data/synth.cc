@@ -137,7 +137,7 @@ StudyOutput write_study(const SynthSpec& spec, const PhantomStudy& study, int sp
     out.clinical_row += fmt::format(",{}", v);
     bits += static_cast<char>('0' + v);
   }
-  out.clinical_row += "," + bits;
+  out.clinical_row += fmt::format(",{},{:06d}", bits, p);
   return out;
 }
 
@@ -267,7 +267,7 @@ SynthSummary generate_synth(const SynthSpec& spec, const SynthProgress& progress
   std::string lesions = "image,lesion_present,patient_id\n";
   std::string clinical = "image";
   for (auto name : kCoarseTypeNames) clinical += "," + std::string(name);
-  clinical += ",all\n";
+  clinical += ",all,patient_id\n";  // patient_id: folds are split by patient
   for (const auto& o : outputs) {
     for (const auto& r : o.dl_rows) dl += r + "\n";
     for (const auto& r : o.lesion_rows) lesions += r + "\n";

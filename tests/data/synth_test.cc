@@ -116,10 +116,11 @@ TEST(Synth, WritesDeepLesionAndClearLayouts) {
   EXPECT_EQ(slices, 72);
   EXPECT_EQ(present, static_cast<int64_t>(key_slices.size()));
 
-  // clinical.csv: CLEAR's label names, one row per study.
+  // clinical.csv: CLEAR's label names, one row per study, and the patient
+  // (cross-validation folds are split by patient).
   CsvReader clin(dir / "clinical.csv");
   EXPECT_EQ(clin.header(), (std::vector<std::string>{"image", "bone", "abdomen", "mediastinum", "liver", "lung",
-                                                     "kidney", "soft tissue", "pelvis", "all"}));
+                                                     "kidney", "soft tissue", "pelvis", "all", "patient_id"}));
   int studies = 0;
   while (clin.next(row)) {
     ++studies;
@@ -129,6 +130,7 @@ TEST(Synth, WritesDeepLesionAndClearLayouts) {
       any += row.fields[i] == "1";
     }
     EXPECT_GE(any, 1);
+    EXPECT_EQ(row.fields[10], row.fields[0].substr(0, 6));  // "000001" of "000001_01_01"
   }
   EXPECT_EQ(studies, 6);
   fs::remove_all(dir);
