@@ -4,8 +4,12 @@ worker/crossval/train.cc, for bench/crossval_bench.cc to compare against.
 
 Synthetic features held in memory as float16 (DeepLesion-sized by default:
 10,594 studies, 64..512 rows of 768, 8 labels); bags zero-padded to 512 with
-a mask; Adam lr 1e-4, batch 64, BCE-with-logits with pos_weight.
-Prints one JSON line: {"epoch_s": ..., "studies": ..., "threads": ...}.
+a mask; Adam lr 1e-4, batch 64, BCE-with-logits with pos_weight. Rows,
+targets and features come from a generator seeded 1 in the order the C++
+benchmark draws them (randint rows, rand targets, randn per study), so both
+sides train on the same bags; the benchmark checks rows/positives/params.
+Prints one JSON line: {"epoch_s", "cpu_s" (process CPU time of the epoch),
+"studies", "rows", "positives", "params", "threads"}.
 """
 import argparse
 import json
@@ -34,8 +38,8 @@ def main():
         torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(1)
     rows = torch.randint(args.min_rows, args.max_rows + 1, (args.studies,), generator=g)
-    feats = [torch.randn(int(r), args.dim, generator=g).half() for r in rows]
     targets = (torch.rand(args.studies, args.labels, generator=g) < 0.3).float()
+    feats = [torch.randn(int(r), args.dim, generator=g).half() for r in rows]
     pos = targets.sum(0).clamp_min(1)
     pos_weight = (args.studies - pos) / pos
     model = Abmil(args.dim, args.labels, 256, 256, 0.5)
@@ -43,6 +47,7 @@ def main():
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     model.train()
     start = time.perf_counter()
+    cpu_start = time.process_time()
     order = torch.randperm(args.studies, generator=g).tolist()
     for b in range(0, len(order), args.batch_size):
         idx = order[b:b + args.batch_size]
@@ -60,7 +65,10 @@ def main():
         loss.backward()
         opt.step()
     epoch_s = time.perf_counter() - start
-    print(json.dumps({"epoch_s": epoch_s, "studies": args.studies, "threads": torch.get_num_threads()}))
+    cpu_s = time.process_time() - cpu_start
+    print(json.dumps({"epoch_s": epoch_s, "cpu_s": cpu_s, "studies": args.studies, "rows": int(rows.sum()),
+                      "positives": int(targets.sum()), "params": sum(p.numel() for p in model.parameters()),
+                      "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":
