@@ -98,8 +98,8 @@ void remove_stale_temps(const fs::path& out) {
 }
 
 // Rank 0, before any rank starts: bring the set's records up to date with
-// the files on disk. Returns how many studies are already finished.
-int64_t prepare_set(const ExtractSpec& spec, storage::FeatureSetRecord set, int threads) {
+// the files on disk.
+void prepare_set(const ExtractSpec& spec, storage::FeatureSetRecord set, int threads) {
   auto index = open_index(spec.db, /*read_only=*/false);
   storage::FeatureIndex fi(*index);
   // One directory holds one feature set: the files are named by study only.
@@ -142,7 +142,6 @@ int64_t prepare_set(const ExtractSpec& spec, storage::FeatureSetRecord set, int 
       problem[i] = "has changed since it was written (SHA-256 differs)";
     }
   });
-  int64_t valid = 0;
   std::set<std::string> wanted;
   for (const auto& s : studies_of(*index, spec.splits)) wanted.insert(s.study_id);
   int64_t redo = 0;
@@ -154,8 +153,6 @@ int64_t prepare_set(const ExtractSpec& spec, storage::FeatureSetRecord set, int 
                      records[i].study_id);
       }
       throw_if_error(fi.DeleteShard(set.set_id, records[i].study_id));
-    } else if (wanted.count(records[i].study_id)) {
-      ++valid;
     }
   }
   if (moved) {
@@ -169,7 +166,6 @@ int64_t prepare_set(const ExtractSpec& spec, storage::FeatureSetRecord set, int 
   set.updated_utc = utc_now();
   throw_if_error(fi.PutSet(set));
   throw_if_error(index->Flush());
-  return valid;
 }
 
 }  // namespace
@@ -204,7 +200,7 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
     std::error_code ec;
     fs::create_directories(spec.out, ec);
     if (ec) throw IoError(fmt::format("cannot create {}: {}", spec.out.string(), ec.message()));
-    result.studies_skipped = prepare_set(spec, set, options.threads_per_rank);
+    prepare_set(spec, set, options.threads_per_rank);
     spdlog::info("extract {} ({}, {} px, dim {}) from {} -> feature set {} in {}", enc.arch, enc.kind,
                  enc.image_size, enc.feature_dim, spec.checkpoint.string(), result.set_id, spec.out.string());
   }
