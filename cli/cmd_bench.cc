@@ -246,6 +246,8 @@ const std::vector<Benchmark> kBenchmarks = {
      &setup_bench_step},
     {"extract", "Feature extraction end to end vs the encoder alone (and the Python reference loop)",
      &setup_bench_extract},
+    {"pretrain", "Pretraining step model-only vs end to end with the loader (and the Python reference recipe)",
+     &setup_bench_pretrain},
 };
 
 }  // namespace

@@ -51,11 +51,14 @@ struct QuickstartSpec {
   int studies_per_patient = 2;
   int slices = 24;
   int size = 128;
-  std::string arch = "vit_tiny";
-  int64_t image_size = 64;
-  int64_t epochs = 3;
+  // A gated CNN learns the small lesions of 128 px slices faster on CPUs
+  // than a ViT (a ViT-tiny at 64 px stayed at chance after 3 epochs).
+  std::string arch = "mambaout_femto";
+  int64_t image_size = 96;
+  int64_t epochs = 4;
   int64_t batch_size = 64;
-  double lr = 1e-3;
+  double lr = 2e-3;
+  double moco_t = 0.2;  // MoCo v3's ViT temperature; 1.0 barely moved the loss in a short run
   std::string sampling = "Lesion";
   uint64_t seed = 0;
   bool quiet = false;
@@ -183,6 +186,7 @@ int run_quickstart(const QuickstartSpec& q) {
   pre.epochs = q.epochs;
   pre.warmup_epochs = std::min<double>(1, static_cast<double>(q.epochs));
   pre.lr = q.lr;
+  pre.moco_t = q.moco_t;
   pre.sampling = worker::parse_sampling(q.sampling);
   pre.seed = q.seed;
   pre.print_freq = 5;
@@ -280,6 +284,7 @@ Runner setup_quickstart(CLI::App& app) {
   app.add_option("--epochs", q->epochs, "Pretraining epochs")->capture_default_str();
   app.add_option("--batch-size", q->batch_size, "Pretraining batch")->capture_default_str();
   app.add_option("--lr", q->lr, "Pretraining base learning rate (per 256 images)")->capture_default_str();
+  app.add_option("--moco-t", q->moco_t, "Pretraining softmax temperature")->capture_default_str();
   app.add_option("--sampling", q->sampling, "Lesion (LeCL) or None (plain MoCo v3)")->capture_default_str();
   app.add_option("--seed", q->seed, "Seed of the data and every step")->capture_default_str();
   app.add_flag("--quiet", q->quiet, "No progress bars");

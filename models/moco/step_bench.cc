@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/check.h"
+#include "common/parallel.h"
 #include "models/backbones/registry.h"
 #include "models/moco/loss.h"
 
@@ -137,6 +138,7 @@ StepBenchResult bench_moco_step(const StepBenchSpec& spec) {
                                       spec.batch, spec.steps, spec.warmup));
   }
   const torch::Device device = resolve_device(spec.device);
+  set_openblas_threads(1);  // as the trainer does, so this is the step it runs
   torch::manual_seed(spec.seed);
   BackboneOptions options;
   options.image_size = spec.image_size;

@@ -25,10 +25,10 @@ for setup in "vit_tiny Lesion" "mambaout_femto None"; do
   "$bin" pretrain "${args[@]}" --out "$work/$arch-np1"
   mpiexec --allow-run-as-root --oversubscribe -np 2 "$bin" pretrain "${args[@]}" --out "$work/$arch-np2"
   "$py" - "$work/$arch-np1" "$work/$arch-np2" "$arch" <<'PY'
-import sys, glob, torch
+import csv, sys, glob, torch
 one, two, arch = sys.argv[1:4]
 def losses(d):
-    return [float(line.split(',')[2]) for line in open(d + '/metrics.csv')]
+    return [float(row['loss']) for row in csv.DictReader(open(d + '/metrics.csv'))]
 l1, l2 = losses(one), losses(two)
 assert len(l1) == len(l2) >= 4, (len(l1), len(l2))
 worst = max(abs(a - b) / max(abs(a), 1e-6) for a, b in zip(l1, l2))

@@ -17,22 +17,23 @@ args=(--db "$work/idx" --data "$work/data" --arch vit_tiny --image-size 32 --bat
 
 "$bin" pretrain "${args[@]}" --out "$work/straight"
 
+# Data rows of metrics.csv (one per step with --print-freq 1; the first line is the header).
+rows() { [ -f "$1" ] && echo $(( $(wc -l < "$1") - 1 )) || echo 0; }
+
 # Kill the second run once it is inside epoch 2 (8 steps per epoch), wherever exactly.
 "$bin" pretrain "${args[@]}" --out "$work/killed" &
 pid=$!
 for _ in $(seq 1 600); do
-  lines=0
-  [ -f "$work/killed/metrics.csv" ] && lines=$(wc -l < "$work/killed/metrics.csv")
-  [ "$lines" -ge 12 ] && break
+  [ "$(rows "$work/killed/metrics.csv")" -ge 12 ] && break
   sleep 0.05
 done
 kill -9 "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
-[ "$(wc -l < "$work/killed/metrics.csv")" -lt 16 ] || { echo "the run finished before it could be killed"; exit 1; }
+[ "$(rows "$work/killed/metrics.csv")" -lt 16 ] || { echo "the run finished before it could be killed"; exit 1; }
 "$bin" pretrain "${args[@]}" --out "$work/killed"
 
 "$py" - "$work/straight" "$work/killed" <<'PY'
-import sys, torch
+import csv, sys, torch
 straight, killed = sys.argv[1:3]
 name = '/vit_tiny-moco-lecl-1-run-checkpoint_0002.pth.tar'
 a = torch.load(straight + name, map_location='cpu')
@@ -43,11 +44,13 @@ assert list(sa) == list(sb)
 bad = [k for k in sa if not torch.allclose(sa[k].double(), sb[k].double(), rtol=1e-6, atol=1e-7)]
 assert not bad, f'resumed run differs: {bad[:5]}'
 # Per-step losses: the resumed run's last line for each (epoch, step) equals the straight run's.
+# One header row, even in the resumed run's file (appends do not repeat it).
 def losses(d):
+    lines = open(d + '/metrics.csv').read().splitlines()
+    assert lines[0].startswith('epoch,step,loss,') and lines.count(lines[0]) == 1, f'{d}: header {lines[:2]}'
     out = {}
-    for line in open(d + '/metrics.csv'):
-        e, s, loss = line.split(',')[:3]
-        out[(int(e), int(s))] = float(loss)
+    for row in csv.DictReader(lines):
+        out[(int(row['epoch']), int(row['step']))] = float(row['loss'])
     return out
 la, lb = losses(straight), losses(killed)
 assert la.keys() == lb.keys(), (sorted(la), sorted(lb))

@@ -1,12 +1,12 @@
 #include "worker/pretrain/trainer.h"
 
-#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <utility>
 #include <regex>
@@ -15,6 +15,7 @@
 
 #include "common/atomic_file.h"
 #include "common/check.h"
+#include "common/parallel.h"
 #include "common/progress.h"
 #include "data/loader.h"
 #include "data/sample.h"
@@ -91,13 +92,6 @@ void lars_state_from_py(torch::optim::Optimizer& opt, const std::vector<torch::T
   }
 }
 
-// Torch parallelises with OpenMP; a multi-threaded OpenBLAS underneath it
-// oversubscribes the cores (measured 6 vs 46 img/s for vit_tiny on 2 cores).
-void use_single_threaded_blas() {
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
-}
-
 // The newest checkpoint of (arch, name) in `dir` that loads, with its path;
 // unreadable ones (a crash can only leave an old file, but disks fail) are
 // skipped with a warning. nullopt when none loads.
@@ -125,6 +119,34 @@ std::optional<std::pair<fs::path, storage::MocoCheckpoint>> load_newest_checkpoi
   return std::nullopt;
 }
 
+// metrics.csv columns; the tests and scripts read rows by these names.
+constexpr const char* kMetricsHeader = "epoch,step,loss,lr,momentum,images_per_s";
+
+// Opens `path` for appending metric rows. A new or empty file gets the header
+// row; a resumed run appends below the rows already there (no second header).
+// A row torn by a crash (no final newline) is cut off first.
+std::ofstream open_metrics(const fs::path& path) {
+  std::string old;
+  if (fs::exists(path)) {
+    std::ifstream in(path, std::ios::binary);
+    old.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const size_t end = old.find_last_of('\n');
+    const size_t keep = end == std::string::npos ? 0 : end + 1;
+    if (keep != old.size()) {
+      spdlog::warn("{}: dropping a torn last row ({} bytes) before appending", path.string(), old.size() - keep);
+      fs::resize_file(path, keep);
+      old.resize(keep);
+    }
+    if (!old.empty() && old.compare(0, old.find('\n'), kMetricsHeader) != 0) {
+      spdlog::warn("{}: the first line is not the header '{}'; appending anyway", path.string(), kMetricsHeader);
+    }
+  }
+  std::ofstream out(path, std::ios::app);
+  if (!out) throw IoError(fmt::format("{}: cannot open for appending", path.string()));
+  if (old.empty()) out << kMetricsHeader << '\n' << std::flush;
+  return out;
+}
+
 }  // namespace
 
 PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSample> samples, Communicator& comm,
@@ -142,7 +164,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     }
   }
   at::set_num_threads(plan.threads_per_rank);
-  use_single_threaded_blas();
+  set_openblas_threads(1);  // torch's OpenMP threads run the GEMMs (common/parallel.h)
   const bool lead = comm.rank() == 0;
 
   // Model: the same seed everywhere, then rank 0's values win anyway.
@@ -250,9 +272,16 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   };
 
   std::ofstream metrics;
-  if (lead) metrics.open(spec.out / "metrics.csv", std::ios::app);
+  if (lead) metrics = open_metrics(spec.out / "metrics.csv");
   const auto run_start = std::chrono::steady_clock::now();
   double wait_total = 0, step_total = 0;
+  std::optional<data::Batch> first_batch;  // options.repeat_first_batch
+  auto summarize = [&] {
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    result.images_per_second = static_cast<double>(result.steps_run * spec.batch_size) / std::max(wall, 1e-9);
+    result.comm_wait_fraction = step_total > 0 ? wait_total / step_total : 0.0;
+    return result;
+  };
   for (int64_t epoch = pos.epoch; epoch < spec.epochs; ++epoch) {
     const int64_t first = epoch == pos.epoch ? pos.step : 0;
     loader.start_epoch(epoch, first);
@@ -261,9 +290,11 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     int64_t epoch_steps = 0;
     double lr = 0, m = spec.moco_m;
     for (int64_t step = first; step < steps; ++step) {
-      if (options.max_steps > 0 && result.steps_run >= options.max_steps) return result;
-      auto batch = loader.next();
+      if (options.max_steps > 0 && result.steps_run >= options.max_steps) return summarize();
+      const auto t_ask = std::chrono::steady_clock::now();
+      auto batch = first_batch ? first_batch : loader.next();
       RADCLEAR_CHECK(batch.has_value(), "rank {}: loader ended at step {} of {}", comm.rank(), step, steps);
+      if (options.repeat_first_batch) first_batch = batch;
       const auto t0 = std::chrono::steady_clock::now();
       const double frac = static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps);
       lr = models::learning_rate_at(frac, lr_spec);
@@ -286,9 +317,12 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
                                 result.last_checkpoint.empty() ? "none" : result.last_checkpoint.string()));
       }
       optimizer->step();
-      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const auto t1 = std::chrono::steady_clock::now();
+      const double dt = std::chrono::duration<double>(t1 - t0).count();
       wait_total += stats.wait_seconds;
       step_total += dt;
+      result.step_seconds.push_back(std::chrono::duration<double>(t1 - t_ask).count());
+      result.data_wait_seconds.push_back(std::chrono::duration<double>(t0 - t_ask).count());
       result.step_losses.push_back(loss_value);
       ++result.steps_run;
       epoch_loss += loss_value;
@@ -311,10 +345,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
                    result.last_checkpoint.filename().string());
     }
   }
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
-  result.images_per_second = static_cast<double>(result.steps_run * spec.batch_size) / std::max(wall, 1e-9);
-  result.comm_wait_fraction = step_total > 0 ? wait_total / step_total : 0.0;
-  return result;
+  return summarize();
 }
 
 }  // namespace radclear::worker

@@ -23,12 +23,20 @@ struct PretrainResult {
   int64_t steps_run = 0;
   double images_per_second = 0;           // global images / wall time of the steps run here
   double comm_wait_fraction = 0;          // time waiting for gradient buckets / step time
+  // Wall time of each step run here, from asking the loader for the batch
+  // to the optimizer step, and the part of it spent waiting for the batch.
+  std::vector<double> step_seconds;
+  std::vector<double> data_wait_seconds;
 };
 
 struct PretrainOptions {
   bool show_progress = true;  // rank 0's progress bar
   // Stop after this many steps in this call (tests simulate a crash). 0 = no limit.
   int64_t max_steps = 0;
+  // Model-only benchmark (`radclear bench pretrain`): every step trains on
+  // the first batch again, so the loader idles after filling its queue and
+  // the steps cost what the model, loss, sync and optimizer cost.
+  bool repeat_first_batch = false;
 };
 
 // Throws InvalidArgument for bad settings, Error for a diverged loss (the
