@@ -110,7 +110,7 @@ Runner setup_bench_extract(CLI::App& app) {
 
     const int threads = hardware_threads();
     at::set_num_threads(threads);
-    set_openblas_threads(1);  // as run_extract does
+    set_openblas_threads(threads);  // as run_extract does
     const auto enc = worker::load_encoder(spec.checkpoint, spec.arch, spec.image_size);
     const auto windows = static_cast<int64_t>(spec.windows.size());
     const double model_only = model_only_slices_per_s(enc, spec.batch_size, windows, f->seconds);

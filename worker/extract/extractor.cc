@@ -175,7 +175,9 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
   const int rank = comm.rank();
   const int world = comm.world();
   at::set_num_threads(std::max(1, options.threads_per_rank));
-  set_openblas_threads(1);  // torch's OpenMP threads run the GEMMs
+  // Inference GEMMs are called outside OpenMP regions: OpenBLAS may use the
+  // rank's cores itself (with 1 thread a ViT forward ran at 0.75x Python's).
+  set_openblas_threads(std::max(1, options.threads_per_rank));
 
   LoadedEncoder enc = load_encoder(spec.checkpoint, spec.arch, spec.image_size);
   ExtractResult result;
