@@ -95,7 +95,7 @@ nlohmann::json run_json_command(const std::string& cmd) {
 Runner setup_bench_pretrain(CLI::App& app) {
   struct Flags {
     worker::PretrainSpec spec;
-    std::string sampling = "Lesion", optimizer = "adamw";
+    std::string sampling = "Lesion", optimizer = "adamw", precision = "fp32";
     int steps = 6;
     int warmup = 2;
     int threads = 0;
@@ -116,6 +116,8 @@ Runner setup_bench_pretrain(CLI::App& app) {
   app.add_option("--sampling", f->sampling, "Lesion or None")->capture_default_str();
   app.add_option("--optimizer", f->optimizer, "adamw or lars")->capture_default_str();
   app.add_option("--window", s.window, "CT window")->capture_default_str();
+  app.add_option("--precision", f->precision, "fp32 or bf16 (the Python reference runs fp32, as on CPU)")
+      ->capture_default_str();
   app.add_option("--steps", f->steps, "Timed steps per measurement")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--warmup", f->warmup, "Untimed steps first")->capture_default_str()->check(CLI::Range(0, 1000));
   app.add_option("--threads", f->threads, "Cores to use (torch threads; 0 = all)")->capture_default_str();
@@ -133,6 +135,7 @@ Runner setup_bench_pretrain(CLI::App& app) {
     worker::PretrainSpec spec = f->spec;
     spec.sampling = worker::parse_sampling(f->sampling);
     spec.optimizer = worker::parse_optimizer(f->optimizer);
+    spec.precision = worker::parse_precision(f->precision);
     spec.resume = "none";
     spec.print_freq = 1;
     std::random_device rd;

@@ -40,6 +40,7 @@ Runner setup_bench_step(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.05, 60.0));
   app.add_option("--seed", f->spec.seed, "Seed for weights and inputs")->capture_default_str();
+  app.add_flag("--bf16", f->spec.bf16, "Backbones under CPU bf16 autocast (pretrain --precision bf16)");
   app.add_flag("--json", f->json, "Print the figures as JSON");
   app.footer(
       "Example:\n"

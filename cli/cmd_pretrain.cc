@@ -55,7 +55,7 @@ Runner setup_pretrain(CLI::App& app) {
   app.add_option("--window", s.window, "CT window for 16-bit slices (abdomen, lung, bone, mediastinum or W/L)")
       ->capture_default_str();
   app.add_option("--grad-clip", s.grad_clip, "Max gradient norm, 0 = off")->capture_default_str();
-  app.add_option("--precision", f->precision, "fp32 (bf16 is not supported by this build)")->capture_default_str();
+  app.add_option("--precision", f->precision, "fp32, or bf16: backbones under CPU bf16 autocast (faster where the CPU has AVX512-BF16/AMX)")->capture_default_str();
   app.add_option("--bucket-cap-mb", s.bucket_cap_mb, "Gradient allreduce bucket size")->capture_default_str();
   app.add_option("--seed", s.seed, "Seed")->capture_default_str();
   app.add_option("--print-freq", s.print_freq, "Steps between metrics.csv lines")->capture_default_str();

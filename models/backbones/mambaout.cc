@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "models/backbones/registry.h"
+#include "models/layers/layer_norm.h"
 
 namespace radclear::models {
 namespace nn = torch::nn;
@@ -17,7 +18,7 @@ namespace {
 
 constexpr double kLayerNormEps = 1e-6;
 
-nn::LayerNorm layer_norm(int64_t dim) { return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(kLayerNormEps)); }
+LayerNorm layer_norm(int64_t dim) { return LayerNorm(nn::LayerNormOptions({dim}).eps(kLayerNormEps)); }
 
 // NCHW <-> NHWC.
 torch::Tensor to_channels_last(const torch::Tensor& x) { return x.permute({0, 2, 3, 1}); }
@@ -53,7 +54,7 @@ class StemImpl : public nn::Module {
     return norm2->forward(to_channels_last(conv2->forward(h)));
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  LayerNorm norm1{nullptr}, norm2{nullptr};
 };
 TORCH_MODULE(Stem);
 
@@ -68,7 +69,7 @@ class DownsampleImpl : public nn::Module {
     return norm->forward(to_channels_last(conv->forward(to_channels_first(x))));
   }
   nn::Conv2d conv{nullptr};
-  nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
 };
 TORCH_MODULE(Downsample);
 
@@ -92,7 +93,7 @@ class GatedCnnBlockImpl : public nn::Module {
     const auto c = to_channels_last(conv->forward(to_channels_first(parts[2])));
     return fc2->forward(torch::gelu(parts[0]) * torch::cat({parts[1], c}, -1)) + x;
   }
-  nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
   nn::Linear fc1{nullptr}, fc2{nullptr};
   nn::Conv2d conv{nullptr};
 
@@ -113,7 +114,7 @@ class MlpHeadImpl : public UnaryModuleImpl {
     return fc2->forward(norm->forward(torch::gelu(fc1->forward(x))));
   }
   nn::Linear fc1{nullptr}, fc2{nullptr};
-  nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
 };
 
 class MambaOutImpl : public BackboneImpl {
@@ -165,7 +166,7 @@ class MambaOutImpl : public BackboneImpl {
   const BackboneInfo& info() const override { return info_; }
 
   nn::ModuleList downsample_layers{nullptr}, stages{nullptr};
-  nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
 
  private:
   void init_weights() {

@@ -9,13 +9,14 @@
 
 #include "common/check.h"
 #include "models/backbones/registry.h"
+#include "models/layers/layer_norm.h"
 
 namespace radclear::models {
 namespace nn = torch::nn;
 
 namespace {
 
-nn::LayerNorm layer_norm(int64_t dim) { return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(1e-5)); }
+LayerNorm layer_norm(int64_t dim) { return LayerNorm(nn::LayerNormOptions({dim}).eps(1e-5)); }
 
 // N(0, std) kept inside [-2, 2] (absolute, as torch.nn.init.trunc_normal_).
 void trunc_normal_(const torch::Tensor& t, double std) {
@@ -121,7 +122,7 @@ class SwinBlockImpl : public nn::Module {
     x = x + attn->forward(norm1->forward(x));
     return x + mlp->forward(norm2->forward(x));
   }
-  nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  LayerNorm norm1{nullptr}, norm2{nullptr};
   WindowAttention attn{nullptr};
   nn::Sequential mlp{nullptr};
 };
@@ -141,7 +142,7 @@ class PatchMergingImpl : public nn::Module {
     return reduction->forward(norm->forward(torch::cat({phase(0, 0), phase(1, 0), phase(0, 1), phase(1, 1)}, -1)));
   }
   nn::Linear reduction{nullptr};
-  nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
 };
 TORCH_MODULE(PatchMerging);
 
@@ -201,7 +202,7 @@ class SwinImpl : public BackboneImpl {
   const BackboneInfo& info() const override { return info_; }
 
   nn::ModuleList features{nullptr};
-  nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
 
  private:
   void init_weights() {
@@ -217,7 +218,7 @@ class SwinImpl : public BackboneImpl {
   }
 
   nn::Conv2d patch_conv_{nullptr};
-  nn::LayerNorm patch_norm_{nullptr};
+  LayerNorm patch_norm_{nullptr};
   std::vector<nn::Sequential> stages_;
   std::vector<PatchMerging> merges_;
   BackboneInfo info_;

@@ -10,6 +10,7 @@
 #include "common/check.h"
 #include "models/backbones/registry.h"
 #include "models/layers/batch_norm.h"
+#include "models/layers/layer_norm.h"
 
 namespace radclear::models {
 namespace nn = torch::nn;
@@ -18,7 +19,7 @@ namespace {
 
 constexpr double kLayerNormEps = 1e-6;
 
-nn::LayerNorm layer_norm(int64_t dim) { return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(kLayerNormEps)); }
+LayerNorm layer_norm(int64_t dim) { return LayerNorm(nn::LayerNormOptions({dim}).eps(kLayerNormEps)); }
 
 // timm Attention: qkv (D -> 3D, bias), softmax(q k^T / sqrt(d_head)) v, proj.
 class AttentionImpl : public nn::Module {
@@ -67,7 +68,7 @@ class BlockImpl : public nn::Module {
     x = x + attn->forward(norm1->forward(x));
     return x + mlp->forward(norm2->forward(x));
   }
-  nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  LayerNorm norm1{nullptr}, norm2{nullptr};
   Attention attn{nullptr};
   Mlp mlp{nullptr};
 };
@@ -153,7 +154,7 @@ class VisionTransformerImpl : public BackboneImpl {
   PatchEmbed patch_embed{nullptr};
   torch::Tensor cls_token, pos_embed;
   nn::ModuleList blocks{nullptr};
-  nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
 
  private:
   // MoCo v3 (vits.py): xavier-uniform linears, with q, k, v treated as three

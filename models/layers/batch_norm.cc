@@ -121,7 +121,9 @@ void BatchNormImpl::reset() {
   }
 }
 
-torch::Tensor BatchNormImpl::forward(const torch::Tensor& input) {
+torch::Tensor BatchNormImpl::forward(const torch::Tensor& in) {
+  // Statistics in float32 also under bf16 autocast (models/layers/autocast.h).
+  const torch::Tensor input = in.scalar_type() == torch::kBFloat16 ? in.to(torch::kFloat) : in;
   RADCLEAR_CHECK(input.dim() >= 2 && input.size(1) == options.num_features,
                  "BatchNorm({}) got input of shape {}", options.num_features, c10::str(input.sizes()));
   const bool use_batch_stats = is_training() || !options.track_running_stats;

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "common/check.h"
+#include "models/layers/autocast.h"
 #include "models/moco/mlp.h"
 
 namespace radclear::models {
@@ -91,13 +92,18 @@ MocoImpl::MocoImpl(const EncoderFactory& make_backbone, const MocoOptions& optio
   }
 }
 
+torch::Tensor MocoImpl::encode(BackboneImpl& encoder, const torch::Tensor& x) {
+  CpuBf16Autocast autocast(bf16_backbones_);
+  return encoder.forward_features(x).to(torch::kFloat);
+}
+
 torch::Tensor MocoImpl::query(const torch::Tensor& x) {
-  return predictor_->forward(base_head_->forward(base_->forward_features(x)));
+  return predictor_->forward(base_head_->forward(encode(*base_, x)));
 }
 
 torch::Tensor MocoImpl::key(const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
-  return momentum_head_->forward(momentum_->forward_features(x));
+  return momentum_head_->forward(encode(*momentum_, x));
 }
 
 void MocoImpl::update_momentum_encoder(double m) {

@@ -70,6 +70,11 @@ class MocoImpl : public torch::nn::Module {
   // keep their own running statistics). Requires 0 <= m <= 1.
   void update_momentum_encoder(double m);
 
+  // Runs both backbones under CPU bf16 autocast (models/layers/autocast.h);
+  // projector, predictor and the loss stay float32, as do all parameters.
+  void set_bf16_backbones(bool on) { bf16_backbones_ = on; }
+  bool bf16_backbones() const { return bf16_backbones_; }
+
   BackboneImpl& base_encoder() { return *base_; }
   BackboneImpl& momentum_encoder() { return *momentum_; }
   torch::nn::Sequential& base_projector() { return base_head_; }
@@ -85,6 +90,10 @@ class MocoImpl : public torch::nn::Module {
   torch::nn::Sequential base_head_{nullptr};
   torch::nn::Sequential momentum_head_{nullptr};
   torch::nn::Sequential predictor_{nullptr};
+  bool bf16_backbones_ = false;
+
+  // forward_features under the precision above, returned as float32.
+  torch::Tensor encode(BackboneImpl& encoder, const torch::Tensor& x);
 };
 TORCH_MODULE(Moco);
 

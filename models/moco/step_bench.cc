@@ -145,6 +145,7 @@ StepBenchResult bench_moco_step(const StepBenchSpec& spec) {
   Moco moco([&] { return make_backbone(spec.arch, options); }, spec.moco);
   moco->to(device);
   moco->train();
+  moco->set_bf16_backbones(spec.bf16);
 
   std::vector<torch::Tensor> trainable;
   int64_t n_trainable = 0;
@@ -176,6 +177,7 @@ StepBenchResult bench_moco_step(const StepBenchSpec& spec) {
   r.device = device.str();
   r.batch = spec.batch;
   r.image_size = spec.image_size;
+  r.precision = spec.bf16 ? "bf16" : "fp32";
   r.threads = at::get_num_threads();
   r.trainable_parameters = n_trainable;
 
@@ -208,11 +210,11 @@ StepBenchResult bench_moco_step(const StepBenchSpec& spec) {
 
 std::string step_bench_text(const StepBenchResult& r) {
   return fmt::format(
-      "MoCo/LeCL training step: {} at {}px, batch {} (two views each), {} on {} thread(s)\n"
+      "MoCo/LeCL training step: {} at {}px, batch {} (two views each), {}, {} on {} thread(s)\n"
       "  {:.3f} s/step = {:.2f} images/s ({:.1f}M trainable parameters)\n"
       "  model FLOPs: {:.2f} GFLOP/view forward (query path), {:.2f} (key path), {:.2f} GFLOP/image per step\n"
       "  achieved {:.1f} GFLOP/s = {:.1f}% of measured SGEMM ({:.1f} GFLOP/s at n={})\n",
-      r.arch, r.image_size, r.batch, r.device, r.threads, r.seconds_per_step, r.images_per_s,
+      r.arch, r.image_size, r.batch, r.precision, r.device, r.threads, r.seconds_per_step, r.images_per_s,
       r.trainable_parameters / 1e6, r.query_flops / 1e9, r.key_flops / 1e9, r.flops_per_image / 1e9,
       r.achieved_flops / 1e9, 100.0 * r.mfu, r.sgemm_flops / 1e9, r.sgemm_size);
 }
@@ -223,6 +225,7 @@ std::string step_bench_json(const StepBenchResult& r) {
   j["device"] = r.device;
   j["batch"] = r.batch;
   j["image_size"] = r.image_size;
+  j["precision"] = r.precision;
   j["threads"] = r.threads;
   j["trainable_parameters"] = r.trainable_parameters;
   j["seconds_per_step"] = r.seconds_per_step;

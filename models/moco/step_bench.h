@@ -32,6 +32,9 @@ struct StepBenchSpec {
   // Seconds spent measuring the SGEMM rate. Default: 1.
   double sgemm_seconds = 1.0;
   uint64_t seed = 0;
+  // Backbones under CPU bf16 autocast (MocoImpl::set_bf16_backbones), as
+  // `radclear pretrain --precision bf16`. Default: false (fp32).
+  bool bf16 = false;
 };
 
 struct StepBenchResult {
@@ -39,6 +42,7 @@ struct StepBenchResult {
   std::string device;
   int64_t batch = 0;
   int64_t image_size = 0;
+  std::string precision;           // "fp32" or "bf16"
   int threads = 0;                 // torch intra-op threads
   int64_t trainable_parameters = 0;
   double seconds_per_step = 0;     // median of the timed steps
@@ -52,7 +56,7 @@ struct StepBenchResult {
   double achieved_flops = 0;       // flops_per_image * images_per_s
   double sgemm_flops = 0;          // measured FLOP/s of a large SGEMM
   int64_t sgemm_size = 0;
-  double mfu = 0;                  // achieved_flops / sgemm_flops
+  double mfu = 0;                  // achieved_flops / sgemm_flops (fp32 SGEMM also for bf16)
 };
 
 // Throws InvalidArgument for an unknown arch, a bad size or an unavailable device.

@@ -26,6 +26,7 @@
 #include "models/moco/schedules.h"
 #include "storage/checkpoint/checkpoint.h"
 #include "storage/checkpoint/optimizer_state.h"
+#include "models/layers/autocast.h"
 #include "models/layers/batch_norm.h"
 #include "worker/grad_sync/comm_reducer.h"
 #include "worker/grad_sync/grad_syncer.h"
@@ -153,9 +154,6 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
                             const PretrainOptions& options) {
   const PretrainSpec& spec = plan.spec;
   RADCLEAR_CHECK_EQ(comm.world(), plan.world, "plan made for another world size");
-  if (spec.precision != Precision::kFloat32) {
-    throw InvalidArgument("pretrain: precision bf16 is not supported by this build; use fp32");
-  }
   if (samples.empty()) throw InvalidArgument("pretrain: the index holds no slices to train on");
   if (spec.sampling == Sampling::kNone) {
     for (auto& s : samples) {  // plain MoCo: two random crops everywhere, no lesion negatives
@@ -175,6 +173,12 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   models::Moco moco([&] { return models::make_backbone(spec.arch, bopt); },
                     models::MocoOptions{spec.moco_dim, spec.moco_mlp_dim});
   moco->train();
+  if (spec.precision == Precision::kBFloat16) {
+    moco->set_bf16_backbones(true);
+    if (lead && !models::cpu_has_native_bf16()) {
+      spdlog::warn("pretrain: this CPU has no AVX512-BF16/AMX: bf16 is emulated and likely slower than fp32");
+    }
+  }
   auto all_params = moco->parameters();  // Python's order: optimizer state indexes match
   std::vector<torch::Tensor> state_tensors;
   for (auto& kv : models::named_state(*moco)) state_tensors.push_back(kv.value());
@@ -229,6 +233,13 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   lspec.window = spec.window;
   lspec.views.out_size = static_cast<int>(spec.image_size);
   lspec.views.crop_min = spec.crop_min;
+  // MoCo v3's blur sigmas (0.1-2 px) are for 224 px views: keep the blur
+  // relative to the view at other sizes (2 px wipes out the few-pixel
+  // lesions of a 96 px view).
+  for (data::AugmentSpec* aug : {&lspec.views.aug1, &lspec.views.aug2}) {
+    aug->blur_sigma_min *= static_cast<double>(spec.image_size) / 224.0;
+    aug->blur_sigma_max *= static_cast<double>(spec.image_size) / 224.0;
+  }
   data::ShardSpec shard;
   shard.rank = comm.rank();
   shard.world = comm.world();
@@ -285,7 +296,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   for (int64_t epoch = pos.epoch; epoch < spec.epochs; ++epoch) {
     const int64_t first = epoch == pos.epoch ? pos.step : 0;
     loader.start_epoch(epoch, first);
-    ProgressBar bar(steps - first, {fmt::format("epoch {}/{}", epoch + 1, spec.epochs), "img", options.show_progress && lead});
+    ProgressBar bar(steps - first, {fmt::format("epoch {}/{}", epoch + 1, spec.epochs), "step", options.show_progress && lead});
     double epoch_loss = 0;
     int64_t epoch_steps = 0;
     double lr = 0, m = spec.moco_m;
@@ -327,7 +338,10 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
       ++result.steps_run;
       epoch_loss += loss_value;
       ++epoch_steps;
-      bar.advance(1, fmt::format("loss {:.4f} lr {:.3g}", loss_value, lr));
+      // The bar counts steps; images/s (global batch) goes in the suffix.
+      bar.advance(1, fmt::format("{:.1f} img/s | loss {:.4f} lr {:.3g}",
+                                 static_cast<double>(epoch_steps * spec.batch_size) / std::max(bar.elapsed_s(), 1e-9),
+                                 loss_value, lr));
       if (lead && (step % spec.print_freq == 0 || step + 1 == steps)) {
         metrics << fmt::format("{},{},{:.6f},{:.6g},{:.6f},{:.1f}\n", epoch, step, loss_value, lr, m,
                                static_cast<double>(spec.batch_size) / std::max(dt, 1e-9));
