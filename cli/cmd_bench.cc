@@ -123,7 +123,7 @@ int run_bench_loader(const LoaderBenchFlags& f) {
   spec.prefetch_batches = std::max(4, 2 * threads);
   spec.seed = f.seed;
   spec.window = f.window;
-  spec.views.out_size = f.size;
+  spec.views = data::lecl_view_spec(f.size);  // as the trainer makes them
   spec.strict = f.strict;
   data::ShardSpec shard;
   shard.global_batch = f.batch;

@@ -24,6 +24,17 @@ int crop_origin(double lo, double hi, int len, SampleRng& rng) {
 
 }  // namespace
 
+LeclViewSpec lecl_view_spec(int out_size, double crop_min) {
+  LeclViewSpec spec;
+  spec.out_size = out_size;
+  spec.crop_min = crop_min;
+  for (AugmentSpec* aug : {&spec.aug1, &spec.aug2}) {
+    aug->blur_sigma_min *= out_size / 224.0;
+    aug->blur_sigma_max *= out_size / 224.0;
+  }
+  return spec;
+}
+
 cv::Rect lesion_crop_rect(int height, int width, const LesionBox& box, double crop_min, SampleRng& rng) {
   RADCLEAR_CHECK(crop_min > 0 && crop_min <= 1, "crop_min {} not in (0, 1]", crop_min);
   const double f = std::sqrt(crop_min);

@@ -28,6 +28,11 @@ struct LeclViewSpec {
   Normalization norm;
 };
 
+// The views for `out_size` px outputs. MoCo v3's blur sigmas (0.1-2 px) are
+// for 224 px views: they scale by out_size / 224, so the blur stays the same
+// relative to the view (2 px wipes out the few-pixel lesions of a 96 px view).
+LeclViewSpec lecl_view_spec(int out_size, double crop_min = 0.08);
+
 // Integer crop rectangle for the lesion view of a height x width slice; may
 // extend outside the image.
 cv::Rect lesion_crop_rect(int height, int width, const LesionBox& box, double crop_min, SampleRng& rng);

@@ -231,15 +231,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   lspec.threads = plan.loader_threads;
   lspec.seed = spec.seed;
   lspec.window = spec.window;
-  lspec.views.out_size = static_cast<int>(spec.image_size);
-  lspec.views.crop_min = spec.crop_min;
-  // MoCo v3's blur sigmas (0.1-2 px) are for 224 px views: keep the blur
-  // relative to the view at other sizes (2 px wipes out the few-pixel
-  // lesions of a 96 px view).
-  for (data::AugmentSpec* aug : {&lspec.views.aug1, &lspec.views.aug2}) {
-    aug->blur_sigma_min *= static_cast<double>(spec.image_size) / 224.0;
-    aug->blur_sigma_max *= static_cast<double>(spec.image_size) / 224.0;
-  }
+  lspec.views = data::lecl_view_spec(static_cast<int>(spec.image_size), spec.crop_min);
   data::ShardSpec shard;
   shard.rank = comm.rank();
   shard.world = comm.world();
@@ -299,6 +291,10 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     ProgressBar bar(steps - first, {fmt::format("epoch {}/{}", epoch + 1, spec.epochs), "step", options.show_progress && lead});
     double epoch_loss = 0;
     int64_t epoch_steps = 0;
+    // Global-batch images per second so far this epoch (the bar counts steps).
+    auto images_per_s = [&] {
+      return static_cast<double>(epoch_steps * spec.batch_size) / std::max(bar.elapsed_s(), 1e-9);
+    };
     double lr = 0, m = spec.moco_m;
     for (int64_t step = first; step < steps; ++step) {
       if (options.max_steps > 0 && result.steps_run >= options.max_steps) return summarize();
@@ -338,10 +334,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
       ++result.steps_run;
       epoch_loss += loss_value;
       ++epoch_steps;
-      // The bar counts steps; images/s (global batch) goes in the suffix.
-      bar.advance(1, fmt::format("{:.1f} img/s | loss {:.4f} lr {:.3g}",
-                                 static_cast<double>(epoch_steps * spec.batch_size) / std::max(bar.elapsed_s(), 1e-9),
-                                 loss_value, lr));
+      bar.advance(1, fmt::format("{:.1f} img/s | loss {:.4f} lr {:.3g}", images_per_s(), loss_value, lr));
       if (lead && (step % spec.print_freq == 0 || step + 1 == steps)) {
         metrics << fmt::format("{},{},{:.6f},{:.6g},{:.6f},{:.1f}\n", epoch, step, loss_value, lr, m,
                                static_cast<double>(spec.batch_size) / std::max(dt, 1e-9));
@@ -355,8 +348,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     if (lead) {
       spdlog::info("epoch {}/{}: loss {:.4f}, lr {:.3g}, m {:.4f}, {:.1f} img/s, checkpoint {}", epoch + 1,
                    spec.epochs, epoch_steps ? epoch_loss / epoch_steps : 0.0, lr, m,
-                   static_cast<double>(epoch_steps * spec.batch_size) / std::max(bar.elapsed_s(), 1e-9),
-                   result.last_checkpoint.filename().string());
+                   images_per_s(), result.last_checkpoint.filename().string());
     }
   }
   return summarize();
