@@ -243,7 +243,7 @@ void BM_RadclearAbmilEpoch(benchmark::State& state) {
     to.epochs = 1;
     to.progress = false;
     const double c0 = cpu_seconds();
-    const auto r = crossval::train_mil(*model, b, idx, {}, pw, to);
+    const auto r = crossval::train_mil(*model, crossval::InputScaler{}, b, idx, {}, pw, to);
     cpu += cpu_seconds() - c0;
     benchmark::DoNotOptimize(r.best_valid_loss);
   }

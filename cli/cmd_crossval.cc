@@ -60,6 +60,8 @@ Runner setup_crossval(CLI::App& app) {
   ov->add(app, "--model", &crossval::CrossvalSpec::model, "abmil, abmil_gated, pma or linear");
   ov->add(app, "--hidden", &crossval::CrossvalSpec::hidden, "Hidden width of the MIL head");
   ov->add(app, "--dropout", &crossval::CrossvalSpec::dropout, "Head dropout");
+  ov->add(app, "--standardize", &crossval::CrossvalSpec::standardize,
+          "Standardise features with the training folds' mean and std (true/false)");
   ov->add(app, "--folds", &crossval::CrossvalSpec::folds, "Patient-level folds");
   ov->add(app, "--bag-size", &crossval::CrossvalSpec::bag_size, "Instances per bag (pad / subsample)");
   ov->add(app, "--batch-size", &crossval::CrossvalSpec::batch_size, "Bags per step");

@@ -9,12 +9,16 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <torch/torch.h>
+
 #include "common/check.h"
 #include "common/csv.h"
 #include "common/yaml_fields.h"
 #include "storage/index.h"
 #include "tests/worker/synthetic_cohort.h"
 #include "worker/crossval/crossval.h"
+#include "worker/crossval/feature_bank.h"
+#include "worker/crossval/train.h"
 #include "worker/mpi_scope.h"
 
 namespace radclear::crossval {
@@ -317,12 +321,60 @@ TEST_P(CrossvalModels, EveryHeadRunsThePipelineWithCategoricalTargets) {
 
 INSTANTIATE_TEST_SUITE_P(AllHeads, CrossvalModels, ::testing::Values("abmil_gated", "pma", "linear"));
 
+TEST(InputScaler, FitsTrainingRowsOnlyZeroesPaddingAndTravelsWithTheModel) {
+  auto study = [](const char* id, std::vector<float> v) {
+    BankStudy s;
+    s.id = id;
+    s.patient = id;
+    s.targets = {1.0f};
+    s.feats = torch::tensor(v).reshape({-1, 3});
+    for (int64_t r = 0; r < s.rows(); ++r) {
+      s.coords.insert(s.coords.end(), {static_cast<int32_t>(r + 1), 0});
+      s.slice_names.push_back(fmt::format("{:03d}.png", r + 1));
+    }
+    return s;
+  };
+  std::vector<BankStudy> studies;
+  studies.push_back(study("s0", {1, 10, 0, 3, 10, 4}));
+  studies.push_back(study("s1", {100, -7, 50}));  // not a training study: must not move the statistics
+  const auto bank = FeatureBank::from_studies(std::move(studies), 3);
+  const auto scaler = fit_input_scaler(bank, {0});
+  EXPECT_TRUE(torch::allclose(scaler.mean, torch::tensor({2.0f, 10.0f, 2.0f})));
+  // Column 1 is constant: scale 1, so it maps to 0 instead of blowing up.
+  EXPECT_TRUE(torch::allclose(scaler.inv_std, torch::tensor({1.0f, 1.0f, 0.5f})));
+  const auto feats = torch::tensor({1.0f, 10.0f, 0.0f, 3.0f, 10.0f, 4.0f, 9.0f, 9.0f, 9.0f}).reshape({1, 3, 3});
+  const auto mask = torch::tensor({true, true, false}).reshape({1, 3});
+  const auto z = scaler.apply(feats, mask);
+  EXPECT_TRUE(torch::allclose(z, torch::tensor({-1.0f, 0.0f, -1.0f, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f}).reshape({1, 3, 3})))
+      << z;
+  EXPECT_THROW(fit_input_scaler(bank, {}), InvalidArgument);
+
+  const auto dir = temp_dir("scaler");
+  models::MilOptions o;
+  o.in_dim = 3;
+  o.n_labels = 1;
+  o.hidden = 4;
+  o.attention_dim = 4;
+  auto model = models::make_mil_model(o);
+  save_mil_checkpoint(dir / "with.pt", *model, scaler, {"a"});
+  const auto loaded = load_mil_checkpoint(dir / "with.pt");
+  ASSERT_FALSE(loaded.scaler.identity());
+  EXPECT_TRUE(torch::equal(loaded.scaler.mean, scaler.mean));
+  EXPECT_TRUE(torch::equal(loaded.scaler.inv_std, scaler.inv_std));
+  save_mil_checkpoint(dir / "without.pt", *model, InputScaler{}, {"a"});
+  EXPECT_TRUE(load_mil_checkpoint(dir / "without.pt").scaler.identity());
+  fs::remove_all(dir);
+}
+
 TEST(CrossvalSpec, YamlUnknownKeysAndValidation) {
   CrossvalSpec s;
   YAML::Node n = YAML::Load("bag_size: 128\nlabels: bone,lung\nmodel: pma\n");
   apply_yaml(n, s, "cfg.yaml");
   EXPECT_EQ(s.bag_size, 128);
   EXPECT_EQ(s.labels, (std::vector<std::string>{"bone", "lung"}));
+  EXPECT_TRUE(s.standardize);
+  apply_yaml(YAML::Load("standardize: false\n"), s, "cfg.yaml");
+  EXPECT_FALSE(s.standardize);
   try {
     apply_yaml(YAML::Load("bagsize: 3\n"), s, "cfg.yaml");
     FAIL();

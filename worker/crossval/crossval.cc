@@ -18,6 +18,7 @@
 #include "worker/crossval/bags.h"
 #include "worker/crossval/cohort.h"
 #include "worker/crossval/feature_bank.h"
+#include "worker/crossval/input_scaler.h"
 #include "worker/crossval/report.h"
 #include "worker/crossval/splits.h"
 #include "worker/crossval/train.h"
@@ -168,6 +169,7 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
 
   const fs::path model_path = dir / "model.pt";
   std::shared_ptr<models::MilModelImpl> model;
+  InputScaler scaler;
   nlohmann::json extra = {{"fold", fold}, {"test_studies", test_idx.size()}};
   FoldOutcome outcome;
   if (fs::exists(model_path)) {
@@ -180,6 +182,7 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
                                         dir.string()));
     }
     model = loaded.model;
+    scaler = loaded.scaler;
     outcome.kind = FoldOutcome::kPredicted;
     spdlog::info("fold {}: model.pt found, predicting only", fold);
   } else {
@@ -191,6 +194,7 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
     torch::manual_seed(mix_seed(spec.seed, kSaltInit + fold));
     model = models::make_mil_model(mil_options(spec, bank.dim(), labels.size()));
     const auto pw = pos_weights(bank, train_idx, labels);
+    if (spec.standardize) scaler = fit_input_scaler(bank, train_idx);
     TrainOptions to;
     to.bag_size = spec.bag_size;
     to.batch_size = spec.batch_size;
@@ -203,12 +207,12 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
     to.label = fmt::format("fold {}", fold);
     spdlog::info("fold {}: {} train / {} valid / {} test studies", fold, train_idx.size(), valid_idx.size(),
                  test_idx.size());
-    const auto result = train_mil(*model, bank, train_idx, valid_idx, pw, to, [&](const EpochRecord& r) {
+    const auto result = train_mil(*model, scaler, bank, train_idx, valid_idx, pw, to, [&](const EpochRecord& r) {
       spdlog::info("fold {} epoch {}: train {:.4f} valid {:.4f} ({:.1f}s){}", fold, r.epoch, r.train_loss,
                    r.valid_loss, r.seconds, r.best ? " *" : "");
     });
     write_training_csv(dir / "training.csv", result.curve);
-    save_mil_checkpoint(model_path, *model, labels);
+    save_mil_checkpoint(model_path, *model, scaler, labels);
     extra["train_studies"] = train_idx.size();
     extra["valid_studies"] = valid_idx.size();
     extra["best_epoch"] = result.best_epoch;
@@ -217,7 +221,7 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
     extra["stopped_early"] = result.stopped_early;
     extra["pos_weight"] = pw;
   }
-  const auto preds = predict(*model, bank, test_idx, spec.bag_size, spec.batch_size, mix_seed(spec.seed, kSaltPredict));
+  const auto preds = predict(*model, scaler, bank, test_idx, spec.bag_size, spec.batch_size, mix_seed(spec.seed, kSaltPredict));
   const auto rows = to_pred_rows(bank, preds);
   write_predictions(preds_path, labels, rows, true);
   write_file_atomic(metrics_path, metrics_json(labels, rows, extra).dump(1) + "\n");
@@ -389,7 +393,7 @@ DeploySummary run_deploy(const DeploySpec& spec) {
   std::vector<std::vector<PredRow>> groups;
   std::vector<StudyPrediction> ensemble;
   for (size_t m = 0; m < models.size(); ++m) {
-    auto preds = predict(*models[m].model, bank, all, trained.bag_size, trained.batch_size, seed);
+    auto preds = predict(*models[m].model, models[m].scaler, bank, all, trained.bag_size, trained.batch_size, seed);
     groups.push_back(to_pred_rows(bank, preds));
     write_predictions(spec.out_dir / fmt::format("fold-{}-preds.csv", m), labels, groups.back(), cohort.has_targets);
     if (ensemble.empty()) {

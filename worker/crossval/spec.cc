@@ -21,7 +21,7 @@ void apply_yaml(const YAML::Node& node, CrossvalSpec& spec, const std::string& c
   if (!node.IsMap()) throw InvalidArgument(fmt::format("{}: expected a mapping of crossval settings", ctx));
   check_known_keys(node,
                    {"features", "clini", "out", "db", "key_slices", "labels", "categorical", "study_column",
-                    "patient_column", "model", "hidden", "dropout", "folds", "bag_size", "batch_size", "epochs",
+                    "patient_column", "model", "hidden", "dropout", "standardize", "folds", "bag_size", "batch_size", "epochs",
                     "patience", "lr", "weight_decay", "valid_fraction", "seed", "bootstrap", "attention_plots",
                     "threads", "progress"},
                    ctx);
@@ -52,6 +52,7 @@ void apply_yaml(const YAML::Node& node, CrossvalSpec& spec, const std::string& c
   read_field(node, "model", spec.model, ctx);
   read_field(node, "hidden", spec.hidden, ctx);
   read_field(node, "dropout", spec.dropout, ctx);
+  read_field(node, "standardize", spec.standardize, ctx);
   read_field(node, "folds", spec.folds, ctx);
   read_field(node, "bag_size", spec.bag_size, ctx);
   read_field(node, "batch_size", spec.batch_size, ctx);
@@ -107,6 +108,7 @@ std::string to_yaml(const CrossvalSpec& s) {
   e << YAML::Key << "model" << YAML::Value << s.model;
   e << YAML::Key << "hidden" << YAML::Value << s.hidden;
   e << YAML::Key << "dropout" << YAML::Value << s.dropout;
+  e << YAML::Key << "standardize" << YAML::Value << s.standardize;
   e << YAML::Key << "folds" << YAML::Value << s.folds;
   e << YAML::Key << "bag_size" << YAML::Value << s.bag_size;
   e << YAML::Key << "batch_size" << YAML::Value << s.batch_size;

@@ -45,6 +45,10 @@ struct CrossvalSpec {
   int64_t hidden = 256;
   // Head dropout. Default: 0.5.
   double dropout = 0.5;
+  // Standardise every feature dimension with the mean and standard
+  // deviation of the fold's training studies (saved in model.pt and applied
+  // at deployment). CLEAR feeds raw features. Default: true.
+  bool standardize = true;
   // Number of folds (patient-level). Default: 5.
   int folds = 5;
   // Instances per bag: shorter bags are zero-padded (and masked), longer

@@ -65,7 +65,7 @@ std::vector<float> pos_weights(const FeatureBank& bank, const std::vector<size_t
   return out;
 }
 
-double evaluate_loss(models::MilModelImpl& model, const FeatureBank& bank, const std::vector<size_t>& idx,
+double evaluate_loss(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank, const std::vector<size_t>& idx,
                      const std::vector<float>& pos_weight, int64_t bag_size, int64_t batch_size, uint64_t seed) {
   if (idx.empty()) return 0.0;
   torch::NoGradGuard ng;
@@ -74,13 +74,14 @@ double evaluate_loss(models::MilModelImpl& model, const FeatureBank& bank, const
   double sum = 0.0;
   for (const auto& chunk : chunks(idx, batch_size)) {
     const auto batch = bank.make_batch(chunk, bag_size, seed);
-    const auto out = model.forward(batch.feats, batch.mask);
+    const auto out = model.forward(scaler.apply(batch.feats, batch.mask), batch.mask);
     sum += bce(out.logits, batch.targets, pw).item<double>() * static_cast<double>(chunk.size());
   }
   return sum / static_cast<double>(idx.size());
 }
 
-TrainResult train_mil(models::MilModelImpl& model, const FeatureBank& bank, const std::vector<size_t>& train_idx,
+TrainResult train_mil(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
+                      const std::vector<size_t>& train_idx,
                       const std::vector<size_t>& valid_idx, const std::vector<float>& pos_weight,
                       const TrainOptions& o, const std::function<void(const EpochRecord&)>& on_epoch) {
   if (train_idx.empty()) throw InvalidArgument(fmt::format("{}: no training studies", o.label));
@@ -107,7 +108,7 @@ TrainResult train_mil(models::MilModelImpl& model, const FeatureBank& bank, cons
     for (size_t b = 0; b < batches.size(); ++b) {
       const auto batch = bank.make_batch(batches[b], o.bag_size, mix_seed(o.seed, epoch * 1000003ull + b));
       opt.zero_grad();
-      const auto out = model.forward(batch.feats, batch.mask);
+      const auto out = model.forward(scaler.apply(batch.feats, batch.mask), batch.mask);
       const auto loss = bce(out.logits, batch.targets, pw);
       loss.backward();
       opt.step();
@@ -121,7 +122,7 @@ TrainResult train_mil(models::MilModelImpl& model, const FeatureBank& bank, cons
     rec.train_loss = loss_sum / static_cast<double>(order.size());
     // Without validation studies the training loss decides (documented fallback).
     rec.valid_loss = valid_idx.empty() ? rec.train_loss
-                                       : evaluate_loss(model, bank, valid_idx, pos_weight, o.bag_size,
+                                       : evaluate_loss(model, scaler, bank, valid_idx, pos_weight, o.bag_size,
                                                        o.batch_size, valid_seed);
     rec.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     rec.best = rec.valid_loss < result.best_valid_loss;
@@ -145,7 +146,7 @@ TrainResult train_mil(models::MilModelImpl& model, const FeatureBank& bank, cons
   return result;
 }
 
-std::vector<StudyPrediction> predict(models::MilModelImpl& model, const FeatureBank& bank,
+std::vector<StudyPrediction> predict(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
                                      const std::vector<size_t>& idx, int64_t bag_size, int64_t batch_size,
                                      uint64_t seed) {
   torch::NoGradGuard ng;
@@ -153,7 +154,7 @@ std::vector<StudyPrediction> predict(models::MilModelImpl& model, const FeatureB
   std::vector<StudyPrediction> out;
   for (const auto& chunk : chunks(idx, batch_size)) {
     const auto batch = bank.make_batch(chunk, bag_size, seed);
-    const auto res = model.forward(batch.feats, batch.mask);
+    const auto res = model.forward(scaler.apply(batch.feats, batch.mask), batch.mask);
     const auto logits = res.logits.contiguous();
     const auto att = res.attention.contiguous();
     for (size_t i = 0; i < chunk.size(); ++i) {
@@ -170,10 +171,14 @@ std::vector<StudyPrediction> predict(models::MilModelImpl& model, const FeatureB
   return out;
 }
 
-void save_mil_checkpoint(const std::filesystem::path& path, models::MilModelImpl& model,
+void save_mil_checkpoint(const std::filesystem::path& path, models::MilModelImpl& model, const InputScaler& scaler,
                          const std::vector<std::string>& label_names) {
   torch::serialize::OutputArchive archive;
   model.save(archive);
+  if (!scaler.identity()) {
+    archive.write("radclear.input_mean", scaler.mean);
+    archive.write("radclear.input_inv_std", scaler.inv_std);
+  }
   const auto& o = model.options();
   archive.write("radclear.mil_kind", c10::IValue(std::string(models::mil_kind_name(o.kind))));
   archive.write("radclear.in_dim", c10::IValue(o.in_dim));
@@ -223,6 +228,15 @@ LoadedMil load_mil_checkpoint(const std::filesystem::path& path) {
   o.linear_hidden = read("radclear.linear_hidden").toInt();
   LoadedMil out;
   for (const c10::IValue s : read("radclear.labels").toList()) out.label_names.push_back(s.toStringRef());
+  torch::Tensor mean, inv_std;
+  if (archive.try_read("radclear.input_mean", mean)) {
+    if (!archive.try_read("radclear.input_inv_std", inv_std) || mean.numel() != o.in_dim ||
+        inv_std.numel() != o.in_dim) {
+      throw CorruptData(fmt::format("{}: input standardisation is incomplete or not {} wide", path.string(), o.in_dim));
+    }
+    out.scaler.mean = mean;
+    out.scaler.inv_std = inv_std;
+  }
   out.model = models::make_mil_model(o);
   try {
     out.model->load(archive);

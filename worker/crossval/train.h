@@ -1,6 +1,6 @@
 #pragma once
-// Training and prediction of one MIL model on a FeatureBank: Adam(W),
-// shuffled mini-batches of bags, BCE-with-logits with pos_weight = neg/pos
+// Training and prediction of one MIL model on a FeatureBank: bags
+// standardised by the fold's InputScaler, Adam(W), shuffled mini-batches, BCE-with-logits with pos_weight = neg/pos
 // per label, early stopping on the validation loss (best weights restored).
 #include <torch/types.h>
 
@@ -13,6 +13,7 @@
 
 #include "models/mil/mil.h"
 #include "worker/crossval/feature_bank.h"
+#include "worker/crossval/input_scaler.h"
 
 namespace radclear::crossval {
 
@@ -48,13 +49,15 @@ struct TrainResult {
 std::vector<float> pos_weights(const FeatureBank& bank, const std::vector<size_t>& idx,
                                const std::vector<std::string>& label_names);
 
-// Trains `model` in place. `on_epoch` (optional) sees every record.
-TrainResult train_mil(models::MilModelImpl& model, const FeatureBank& bank, const std::vector<size_t>& train_idx,
+// Trains `model` in place on bags standardised by `scaler`. `on_epoch`
+// (optional) sees every record.
+TrainResult train_mil(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
+                      const std::vector<size_t>& train_idx,
                       const std::vector<size_t>& valid_idx, const std::vector<float>& pos_weight,
                       const TrainOptions& options, const std::function<void(const EpochRecord&)>& on_epoch = {});
 
 // Mean BCE-with-logits over `idx` in eval mode (bags sampled with `seed`).
-double evaluate_loss(models::MilModelImpl& model, const FeatureBank& bank, const std::vector<size_t>& idx,
+double evaluate_loss(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank, const std::vector<size_t>& idx,
                      const std::vector<float>& pos_weight, int64_t bag_size, int64_t batch_size, uint64_t seed);
 
 struct StudyPrediction {
@@ -65,16 +68,17 @@ struct StudyPrediction {
 };
 
 // Eval-mode forward over `idx` (bags sampled with `seed`).
-std::vector<StudyPrediction> predict(models::MilModelImpl& model, const FeatureBank& bank,
+std::vector<StudyPrediction> predict(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
                                      const std::vector<size_t>& idx, int64_t bag_size, int64_t batch_size,
                                      uint64_t seed);
 
-// model.pt: the state dict plus the MilOptions and label names needed to
-// rebuild it (written atomically).
-void save_mil_checkpoint(const std::filesystem::path& path, models::MilModelImpl& model,
+// model.pt: the state dict plus the MilOptions, the input scaler and the
+// label names needed to rebuild it (written atomically).
+void save_mil_checkpoint(const std::filesystem::path& path, models::MilModelImpl& model, const InputScaler& scaler,
                          const std::vector<std::string>& label_names);
 struct LoadedMil {
   std::shared_ptr<models::MilModelImpl> model;
+  InputScaler scaler;  // identity for model files written before standardisation
   std::vector<std::string> label_names;
 };
 // Throws NotFound / CorruptData naming the file.
