@@ -61,7 +61,12 @@ struct QuickstartSpec {
   int64_t image_size = 96;
   int64_t epochs = 2;
   int64_t batch_size = 64;
-  double lr = 2e-3;
+  // 120 steps in all: a short warmup and a high peak (1.5e-3 at batch 64)
+  // learn more than CLEAR's 1e-4 base with warmup over half the run
+  // (lesion-slice AUROC of a linear probe 0.753 against 0.738; random
+  // weights 0.722).
+  double lr = 6e-3;
+  double warmup_epochs = 0.3;
   double moco_t = 0.2;  // MoCo v3's ViT temperature; 1.0 barely moved the loss in a short run
   // Width of the MoCo heads. CLEAR's 4096 made the heads cost more than the
   // MambaOut-femto encoder at 96 px (9.5 against 17.8 images/s with 1024).
@@ -182,8 +187,8 @@ int run_quickstart(const QuickstartSpec& q) {
                         q.patients * q.studies_per_patient, q.slices, q.patients, db.string()));
 
   // 2. LeCL pretraining, resumed from its newest checkpoint.
-  steps.begin(fmt::format("LeCL pretraining of {} at {} px ({} epochs, sampling {})", q.arch, q.image_size,
-                          q.epochs, q.sampling));
+  steps.begin(fmt::format("{} pretraining of {} at {} px ({} epochs, sampling {})",
+                          q.sampling == "None" ? "MoCo v3" : "LeCL", q.arch, q.image_size, q.epochs, q.sampling));
   worker::PretrainSpec pre;
   pre.db = db;
   pre.data = data_dir;
@@ -193,7 +198,7 @@ int run_quickstart(const QuickstartSpec& q) {
   pre.image_size = q.image_size;
   pre.batch_size = q.batch_size;
   pre.epochs = q.epochs;
-  pre.warmup_epochs = std::min<double>(1, static_cast<double>(q.epochs));
+  pre.warmup_epochs = std::min<double>(q.warmup_epochs, static_cast<double>(q.epochs));
   pre.lr = q.lr;
   pre.moco_t = q.moco_t;
   pre.moco_mlp_dim = q.moco_mlp_dim;
@@ -277,7 +282,8 @@ int run_quickstart(const QuickstartSpec& q) {
 
   // 5. The table.
   steps.begin("results");
-  std::printf("\nOut-of-fold AUROC per lesion location (%s, LeCL features, ABMIL, 5 folds):\n%s\n", q.arch.c_str(),
+  std::printf("\nOut-of-fold AUROC per lesion location (%s, %s features, ABMIL, 5 folds):\n%s\n", q.arch.c_str(),
+              pre.sampling == worker::Sampling::kLesion ? "LeCL" : "MoCo v3",
               auroc_table(cv.out_dir / "stats.csv").c_str());
   std::printf("ROC and PR curves: %s\nattention plots:   %s/fold-*/\nper-study predictions: %s\n\n",
               (cv.out_dir / "plots").c_str(), cv.out_dir.c_str(), (cv.out_dir / "oof-preds.csv").c_str());

@@ -30,10 +30,11 @@ PY
 "$bin" crossval --config "$work/lecl/crossval/crossval.resolved.yaml" --features "$work/random-features" \
   --out "$work/random-crossval" --no-progress --log-level warn > /dev/null
 
-# Diagnostic only (the check below decides): a linear probe of mean-pooled
-# study features, which tells an encoder that learned nothing from an ABMIL
-# head that lost what it learned.
+# Diagnostics only (the check below decides): linear probes of single slices
+# (lesion or not) and of mean-pooled studies, which tell an encoder that
+# learned nothing from an ABMIL head that lost what it learned.
 for f in lecl/features random-features; do
+  echo "$f: $("$py" "$src/scripts/slice_probe.py" "$work/$f" "$work/lecl/data/lesions.csv")"
   echo "$f: $("$py" "$src/scripts/study_probe.py" "$work/$f" "$work/lecl/data/clinical.csv" | tail -1)"
 done
 
