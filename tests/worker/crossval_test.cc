@@ -345,8 +345,8 @@ TEST(InputScaler, FitsTrainingRowsOnlyZeroesPaddingAndTravelsWithTheModel) {
   const auto feats = torch::tensor({1.0f, 10.0f, 0.0f, 3.0f, 10.0f, 4.0f, 9.0f, 9.0f, 9.0f}).reshape({1, 3, 3});
   const auto mask = torch::tensor({true, true, false}).reshape({1, 3});
   const auto z = scaler.apply(feats, mask);
-  EXPECT_TRUE(torch::allclose(z, torch::tensor({-1.0f, 0.0f, -1.0f, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f}).reshape({1, 3, 3})))
-      << z;
+  const auto want = torch::tensor({-1.0f, 0.0f, -1.0f, 1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 0.0f}).reshape({1, 3, 3});
+  EXPECT_TRUE(torch::allclose(z, want)) << z;
   EXPECT_THROW(fit_input_scaler(bank, {}), InvalidArgument);
 
   const auto dir = temp_dir("scaler");

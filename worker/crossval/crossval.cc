@@ -221,7 +221,8 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
     extra["stopped_early"] = result.stopped_early;
     extra["pos_weight"] = pw;
   }
-  const auto preds = predict(*model, scaler, bank, test_idx, spec.bag_size, spec.batch_size, mix_seed(spec.seed, kSaltPredict));
+  const auto preds =
+      predict(*model, scaler, bank, test_idx, spec.bag_size, spec.batch_size, mix_seed(spec.seed, kSaltPredict));
   const auto rows = to_pred_rows(bank, preds);
   write_predictions(preds_path, labels, rows, true);
   write_file_atomic(metrics_path, metrics_json(labels, rows, extra).dump(1) + "\n");

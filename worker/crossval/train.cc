@@ -65,7 +65,8 @@ std::vector<float> pos_weights(const FeatureBank& bank, const std::vector<size_t
   return out;
 }
 
-double evaluate_loss(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank, const std::vector<size_t>& idx,
+double evaluate_loss(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
+                     const std::vector<size_t>& idx,
                      const std::vector<float>& pos_weight, int64_t bag_size, int64_t batch_size, uint64_t seed) {
   if (idx.empty()) return 0.0;
   torch::NoGradGuard ng;

@@ -57,7 +57,8 @@ TrainResult train_mil(models::MilModelImpl& model, const InputScaler& scaler, co
                       const TrainOptions& options, const std::function<void(const EpochRecord&)>& on_epoch = {});
 
 // Mean BCE-with-logits over `idx` in eval mode (bags sampled with `seed`).
-double evaluate_loss(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank, const std::vector<size_t>& idx,
+double evaluate_loss(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
+                     const std::vector<size_t>& idx,
                      const std::vector<float>& pos_weight, int64_t bag_size, int64_t batch_size, uint64_t seed);
 
 struct StudyPrediction {
