@@ -21,8 +21,8 @@ void apply_yaml(const YAML::Node& node, CrossvalSpec& spec, const std::string& c
   if (!node.IsMap()) throw InvalidArgument(fmt::format("{}: expected a mapping of crossval settings", ctx));
   check_known_keys(node,
                    {"features", "clini", "out", "db", "key_slices", "labels", "categorical", "study_column",
-                    "patient_column", "model", "hidden", "dropout", "standardize", "folds", "bag_size", "batch_size", "epochs",
-                    "patience", "lr", "weight_decay", "valid_fraction", "seed", "bootstrap", "attention_plots",
+                    "patient_column", "model", "hidden", "dropout", "standardize", "folds", "bag_size", "batch_size",
+                    "epochs", "patience", "lr", "weight_decay", "valid_fraction", "seed", "bootstrap", "attention_plots",
                     "threads", "progress"},
                    ctx);
   read_path(node, "features", spec.features_dir, ctx);
