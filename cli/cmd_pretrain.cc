@@ -52,6 +52,8 @@ Runner setup_pretrain(CLI::App& app) {
   app.add_option("--moco-t", s.moco_t, "Softmax temperature")->capture_default_str();
   app.add_flag("--stop-grad-conv1", s.stop_grad_conv1, "Freeze the ViT patch projection");
   app.add_option("--crop-min", s.crop_min, "Minimum crop scale")->capture_default_str();
+  app.add_option("--lesion-repeat", s.lesion_repeat, "Times each lesion slice appears per epoch (oversampling)")
+      ->capture_default_str();
   app.add_option("--window", s.window, "CT window for 16-bit slices (abdomen, lung, bone, mediastinum or W/L)")
       ->capture_default_str();
   app.add_option("--grad-clip", s.grad_clip, "Max gradient norm, 0 = off")->capture_default_str();

@@ -1,4 +1,5 @@
 #include "worker/pretrain/spec.h"
+#include "worker/pretrain/epoch_samples.h"
 
 #include <gtest/gtest.h>
 
@@ -35,11 +36,13 @@ TEST(PretrainSpec, YamlRoundTripsAndRejectsTypos) {
   s.optimizer = OptimizerKind::kLars;
   s.precision = Precision::kBFloat16;
   s.batch_size = 64;
+  s.lesion_repeat = 3;
   PretrainSpec back;
   back.merge_yaml(s.to_yaml(), "resolved.yaml");
   EXPECT_EQ(YAML::Dump(back.to_yaml()), YAML::Dump(s.to_yaml()));
   EXPECT_EQ(back.optimizer, OptimizerKind::kLars);
   EXPECT_EQ(back.sampling, Sampling::kNone);
+  EXPECT_EQ(back.lesion_repeat, 3);
   try {
     back.merge_yaml(YAML::Load("bacth_size: 3"), "p.yaml");
     FAIL();
@@ -64,6 +67,7 @@ TEST(PretrainSpec, ValidationNamesTheField) {
   expect_field([](PretrainSpec& s) { s.db.clear(); }, "--db");
   expect_field([](PretrainSpec& s) { s.image_size = 100; }, "image_size");
   expect_field([](PretrainSpec& s) { s.crop_min = 0; }, "crop_min");
+  expect_field([](PretrainSpec& s) { s.lesion_repeat = 0; }, "lesion_repeat");
   expect_field([](PretrainSpec& s) { s.warmup_epochs = 200; }, "warmup_epochs");
   expect_field([](PretrainSpec& s) { s.moco_m = 1.5; }, "moco_m");
   expect_field([](PretrainSpec& s) { s.name = "a/b"; }, "name");
@@ -82,6 +86,35 @@ TEST(PretrainSpec, ResolveScalesLrAndSplitsTheBatch) {
   EXPECT_THROW(resolve_pretrain(s, 0, 4, 2, 4), InvalidArgument);
 }
 
+TEST(EpochSamples, RepeatsLesionSlicesAndPlainMocoDropsThem) {
+  std::vector<data::SliceSample> slices(5);
+  for (int i = 0; i < 5; ++i) {
+    slices[i].id = i;
+    slices[i].path = "s" + std::to_string(i) + ".png";
+  }
+  slices[1].lesion = true;
+  slices[1].boxes = {{1, 2, 3, 4}};
+  slices[3].lesion = true;  // a lesion CSV row: flagged, no box
+  PretrainSpec s = minimal();
+  EXPECT_EQ(epoch_samples(s, slices).size(), 5u);  // lesion_repeat 1: the list as given
+
+  s.lesion_repeat = 3;
+  const auto repeated = epoch_samples(s, slices);
+  std::vector<int64_t> ids;
+  for (const auto& x : repeated) ids.push_back(x.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{0, 1, 2, 3, 4, 1, 3, 1, 3}));
+  EXPECT_EQ(repeated[7].boxes.size(), 1u);
+  EXPECT_DOUBLE_EQ(repeated[7].boxes[0].y2, 4);
+  EXPECT_TRUE(repeated[8].lesion);
+
+  s.sampling = Sampling::kNone;  // plain MoCo: no lesions, so nothing to repeat
+  const auto plain = epoch_samples(s, slices);
+  ASSERT_EQ(plain.size(), 5u);
+  for (const auto& x : plain) {
+    EXPECT_FALSE(x.lesion);
+    EXPECT_TRUE(x.boxes.empty());
+  }
+}
 
 }  // namespace
 }  // namespace radclear::worker

@@ -41,6 +41,7 @@ void PretrainSpec::validate() const {
   need(image_size >= 16 && image_size % 16 == 0, fmt::format("image_size must be a multiple of 16, got {}", image_size));
   need(moco_dim > 0 && moco_mlp_dim > 0, "moco_dim and moco_mlp_dim must be positive");
   need(crop_min > 0 && crop_min <= 1, fmt::format("crop_min must be in (0, 1], got {}", crop_min));
+  need(lesion_repeat >= 1, fmt::format("lesion_repeat must be >= 1, got {}", lesion_repeat));
   need(batch_size > 0, fmt::format("batch_size must be positive, got {}", batch_size));
   need(epochs > 0, fmt::format("epochs must be positive, got {}", epochs));
   need(lr > 0, fmt::format("lr must be positive, got {}", lr));
@@ -71,6 +72,7 @@ YAML::Node PretrainSpec::to_yaml() const {
   n["sampling"] = to_string(sampling);
   n["sample_weight"] = sample_weight;
   n["crop_min"] = crop_min;
+  n["lesion_repeat"] = lesion_repeat;
   n["window"] = window;
   n["batch_size"] = batch_size;
   n["epochs"] = epochs;
@@ -94,8 +96,8 @@ YAML::Node PretrainSpec::to_yaml() const {
 void PretrainSpec::merge_yaml(const YAML::Node& node, const std::string& ctx) {
   check_known_keys(node,
                    {"db", "data", "out", "name", "resume", "arch", "image_size", "moco_dim", "moco_mlp_dim",
-                    "stop_grad_conv1", "sampling", "sample_weight", "crop_min", "window", "batch_size", "epochs",
-                    "optimizer", "lr", "weight_decay", "warmup_epochs", "moco_m", "moco_m_cos", "moco_t", "grad_clip",
+                    "stop_grad_conv1", "sampling", "sample_weight", "crop_min", "lesion_repeat", "window",
+                    "batch_size", "epochs", "optimizer", "lr", "weight_decay", "warmup_epochs", "moco_m", "moco_m_cos", "moco_t", "grad_clip",
                     "precision", "bucket_cap_mb", "seed", "print_freq", "save_every", "workers"},
                    ctx);
   auto path = [&](const char* key, std::filesystem::path& p) {
@@ -118,6 +120,7 @@ void PretrainSpec::merge_yaml(const YAML::Node& node, const std::string& ctx) {
   if (!s.empty()) sampling = parse_sampling(s);
   read_field(node, "sample_weight", sample_weight, ctx);
   read_field(node, "crop_min", crop_min, ctx);
+  read_field(node, "lesion_repeat", lesion_repeat, ctx);
   read_field(node, "window", window, ctx);
   read_field(node, "batch_size", batch_size, ctx);
   read_field(node, "epochs", epochs, ctx);

@@ -35,6 +35,9 @@ struct PretrainSpec {
   Sampling sampling = Sampling::kLesion;  // Default: Lesion
   double sample_weight = 1.0;      // w of the lesion negatives; <= 0 gives plain MoCo. Default: 1
   double crop_min = 0.08;          // RandomResizedCrop scale floor. Default: 0.08
+  // Each lesion slice appears this many times per epoch (oversampling; only
+  // with sampling Lesion). 1 = once, as the reference. Default: 1
+  int64_t lesion_repeat = 1;
   std::string window = "abdomen";  // CT window for 16-bit slices. Default: abdomen
 
   // Optimisation.

@@ -30,6 +30,7 @@
 #include "models/layers/batch_norm.h"
 #include "worker/grad_sync/comm_reducer.h"
 #include "worker/grad_sync/grad_syncer.h"
+#include "worker/pretrain/epoch_samples.h"
 #include "worker/pretrain/lars.h"
 
 namespace radclear::worker {
@@ -155,12 +156,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   const PretrainSpec& spec = plan.spec;
   RADCLEAR_CHECK_EQ(comm.world(), plan.world, "plan made for another world size");
   if (samples.empty()) throw InvalidArgument("pretrain: the index holds no slices to train on");
-  if (spec.sampling == Sampling::kNone) {
-    for (auto& s : samples) {  // plain MoCo: two random crops everywhere, no lesion negatives
-      s.lesion = false;
-      s.boxes.clear();
-    }
-  }
+  samples = epoch_samples(spec, std::move(samples));
   at::set_num_threads(plan.threads_per_rank);
   set_openblas_threads(1);  // torch's OpenMP threads run the GEMMs (common/parallel.h)
   const bool lead = comm.rank() == 0;
