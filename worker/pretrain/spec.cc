@@ -97,8 +97,9 @@ void PretrainSpec::merge_yaml(const YAML::Node& node, const std::string& ctx) {
   check_known_keys(node,
                    {"db", "data", "out", "name", "resume", "arch", "image_size", "moco_dim", "moco_mlp_dim",
                     "stop_grad_conv1", "sampling", "sample_weight", "crop_min", "lesion_repeat", "window",
-                    "batch_size", "epochs", "optimizer", "lr", "weight_decay", "warmup_epochs", "moco_m", "moco_m_cos", "moco_t", "grad_clip",
-                    "precision", "bucket_cap_mb", "seed", "print_freq", "save_every", "workers"},
+                    "batch_size", "epochs", "optimizer", "lr", "weight_decay", "warmup_epochs", "moco_m",
+                    "moco_m_cos", "moco_t", "grad_clip", "precision", "bucket_cap_mb", "seed", "print_freq",
+                    "save_every", "workers"},
                    ctx);
   auto path = [&](const char* key, std::filesystem::path& p) {
     std::string s;
