@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/given_flags.h"
 #include "cli/ranked.h"
 #include "common/check.h"
 #include "common/parallel.h"
@@ -54,17 +55,7 @@ Runner setup_extract(CLI::App& app) {
   return [f, &app] {
     worker::ExtractSpec spec;
     if (!f->config.empty()) spec.merge_yaml(load_yaml_file(f->config), f->config);
-    // Flags given on the command line override the config file.
-    YAML::Node given;
-    const YAML::Node flags = f->spec.to_yaml();
-    for (const auto* opt : app.get_options()) {
-      if (opt->count() == 0 || opt->get_lnames().empty()) continue;
-      std::string key = opt->get_lnames()[0];
-      for (auto& c : key) c = c == '-' ? '_' : c;
-      if (key == "split") key = "splits";
-      if (flags[key]) given[key] = flags[key];
-    }
-    spec.merge_yaml(given, "command line");
+    spec.merge_yaml(given_flags(app, f->spec.to_yaml(), {{"split", "splits"}}), "command line");
     if (f->no_strict) spec.strict = false;
     spec.validate();
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/given_flags.h"
 #include "cli/slice_samples.h"
 #include "common/check.h"
 #include "common/parallel.h"
@@ -72,23 +73,11 @@ Runner setup_pretrain(CLI::App& app) {
   return [f, &app] {
     worker::PretrainSpec spec;
     if (!f->config.empty()) spec.merge_yaml(load_yaml_file(f->config), f->config);
-    // Flags given on the command line override the config file.
-    YAML::Node given;
-    const YAML::Node flags = [&] {
-      worker::PretrainSpec from_flags = f->spec;
-      from_flags.sampling = worker::parse_sampling(f->sampling);
-      from_flags.optimizer = worker::parse_optimizer(f->optimizer);
-      from_flags.precision = worker::parse_precision(f->precision);
-      return from_flags.to_yaml();
-    }();
-    for (const auto* opt : app.get_options()) {
-      if (opt->count() == 0 || opt->get_lnames().empty()) continue;
-      std::string key = opt->get_lnames()[0];
-      for (auto& c : key) c = c == '-' ? '_' : c;
-      if (key == "wd") key = "weight_decay";
-      if (flags[key]) given[key] = flags[key];
-    }
-    spec.merge_yaml(given, "command line");
+    worker::PretrainSpec from_flags = f->spec;
+    from_flags.sampling = worker::parse_sampling(f->sampling);
+    from_flags.optimizer = worker::parse_optimizer(f->optimizer);
+    from_flags.precision = worker::parse_precision(f->precision);
+    spec.merge_yaml(given_flags(app, from_flags.to_yaml(), {{"wd", "weight_decay"}}), "command line");
 
     MpiScope mpi;
     std::unique_ptr<worker::Communicator> comm =
