@@ -18,6 +18,12 @@ YAML::Node load_yaml_file(const std::filesystem::path& path) {
   return node;
 }
 
+void read_path(const YAML::Node& node, const char* key, std::filesystem::path& out, const std::string& context) {
+  std::string s = out.string();
+  read_field(node, key, s, context);
+  out = s;
+}
+
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;

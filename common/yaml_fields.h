@@ -35,6 +35,9 @@ void read_field(const YAML::Node& node, const char* key, T& out, const std::stri
   }
 }
 
+// A path field: read_field as a string ("" clears the path).
+void read_path(const YAML::Node& node, const char* key, std::filesystem::path& out, const std::string& context);
+
 // Levenshtein distance, for "did you mean" suggestions.
 size_t edit_distance(const std::string& a, const std::string& b);
 // The closest candidate within distance 3, or "".

@@ -6,16 +6,6 @@
 
 namespace radclear::crossval {
 
-namespace {
-
-void read_path(const YAML::Node& node, const char* key, std::filesystem::path& out, const std::string& ctx) {
-  std::string s = out.string();
-  read_field(node, key, s, ctx);
-  out = s;
-}
-
-}  // namespace
-
 void apply_yaml(const YAML::Node& node, CrossvalSpec& spec, const std::string& ctx) {
   if (!node || node.IsNull()) return;
   if (!node.IsMap()) throw InvalidArgument(fmt::format("{}: expected a mapping of crossval settings", ctx));

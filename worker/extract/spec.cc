@@ -52,15 +52,10 @@ void ExtractSpec::merge_yaml(const YAML::Node& node, const std::string& ctx) {
                    {"db", "data", "checkpoint", "out", "arch", "windows", "splits", "batch_size", "dtype",
                     "image_size", "force", "workers", "strict"},
                    ctx);
-  auto path = [&](const char* key, std::filesystem::path& p) {
-    std::string s;
-    read_field(node, key, s, ctx);
-    if (!s.empty()) p = s;
-  };
-  path("db", db);
-  path("data", data);
-  path("checkpoint", checkpoint);
-  path("out", out);
+  read_path(node, "db", db, ctx);
+  read_path(node, "data", data, ctx);
+  read_path(node, "checkpoint", checkpoint, ctx);
+  read_path(node, "out", out, ctx);
   read_field(node, "arch", arch, ctx);
   read_field(node, "windows", windows, ctx);
   read_field(node, "splits", splits, ctx);

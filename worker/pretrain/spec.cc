@@ -101,14 +101,9 @@ void PretrainSpec::merge_yaml(const YAML::Node& node, const std::string& ctx) {
                     "moco_m_cos", "moco_t", "grad_clip", "precision", "bucket_cap_mb", "seed", "print_freq",
                     "save_every", "workers"},
                    ctx);
-  auto path = [&](const char* key, std::filesystem::path& p) {
-    std::string s;
-    read_field(node, key, s, ctx);
-    if (!s.empty()) p = s;
-  };
-  path("db", db);
-  path("data", data);
-  path("out", out);
+  read_path(node, "db", db, ctx);
+  read_path(node, "data", data, ctx);
+  read_path(node, "out", out, ctx);
   read_field(node, "name", name, ctx);
   read_field(node, "resume", resume, ctx);
   read_field(node, "arch", arch, ctx);
