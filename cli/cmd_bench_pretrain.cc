@@ -1,8 +1,8 @@
 // `radclear bench pretrain`: the pretraining step as `radclear pretrain` runs
 // it (same trainer, arch, batch, optimizer, threads), timed on indexed
 // slices: model-only (every step re-trains on the first batch, so the loader
-// idles; timed before and after the next one, averaged) and end to end (the
-// real loader, as in training). Optionally the
+// idles; timed before and after the end-to-end run, averaged) and end to end
+// (the real loader, as in training). Optionally the
 // Python reference recipe (scripts/bench/pretrain_ref.py: MoCo v3 + LeCL
 // loss + torchvision DataLoader) on the same slices, threads and batch.
 // Checkpoints and metrics go to a scratch directory that is removed.
