@@ -2,6 +2,7 @@
 # A pretraining run killed with SIGKILL mid-epoch and resumed (--resume auto)
 # ends with the same parameters and the same per-step losses as a run that
 # was never interrupted. Python (Debian's torch) compares the checkpoints.
+# Then a mid-epoch checkpoint must refuse a run whose epochs are longer.
 # usage: pretrain_resume.sh RADCLEAR_BINARY WORK_DIR [PYTHON]
 set -euo pipefail
 bin=$1
@@ -58,3 +59,12 @@ worst = max(abs(la[k] - lb[k]) for k in la)
 assert worst < 1e-6, f'losses differ by {worst}'
 print(f'resumed after SIGKILL: {len(sa)} tensors and {len(la)} step losses equal the uninterrupted run')
 PY
+
+# A mid-epoch checkpoint (step 6 of 8: --save-every 3) does not resume into an
+# epoch of another length: showing each lesion slice 5 times lengthens it.
+mid="$work/straight/vit_tiny-moco-lecl-1-run-checkpoint_0001.pth.tar"
+if "$bin" pretrain "${args[@]}" --lesion-repeat 5 --resume "$mid" --out "$work/changed" > "$work/changed.log" 2>&1; then
+  echo "a mid-epoch checkpoint resumed into an epoch of another length"; exit 1
+fi
+grep -q "was saved at step 6 of a 8-step epoch, but this run has" "$work/changed.log" || { cat "$work/changed.log"; exit 1; }
+echo "a mid-epoch checkpoint refuses an epoch of another length: $(grep -o 'this run has [0-9]* steps' "$work/changed.log")"

@@ -43,6 +43,8 @@ namespace {
 struct Position {
   int64_t epoch = 0;
   int64_t step = 0;
+  int64_t steps_per_epoch = 0;  // of the run that saved it; 0 = not recorded
+  fs::path from;                // the checkpoint resumed from
 };
 
 torch::Tensor allgather_rows(const torch::Tensor& local, Communicator& comm) {
@@ -212,8 +214,10 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
         storage::adamw_state_from_py(static_cast<torch::optim::AdamW&>(*optimizer), ckpt.optimizer, from.string());
       }
       pos.epoch = ckpt.epoch;
+      pos.from = from;
       if (ckpt.radclear.is_dict()) {
         if (const PyValue* step = ckpt.radclear.find("step")) pos.step = step->as_int();
+        if (const PyValue* n = ckpt.radclear.find("steps_per_epoch")) pos.steps_per_epoch = n->as_int();
         if (const PyValue* mu = ckpt.radclear.find("lars_mu"); mu && spec.optimizer == OptimizerKind::kLars) {
           lars_state_from_py(*optimizer, all_params, *mu, from.string());
         }
@@ -235,6 +239,15 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   shard.seed = spec.seed;
   data::SliceLoader loader(std::move(samples), lspec, shard);
   const int64_t steps = loader.steps_per_epoch();
+  // A mid-epoch position means "step s of this epoch's permutation"; with
+  // another epoch length it would skip or repeat slices.
+  if (pos.step > 0 && pos.steps_per_epoch > 0 && pos.steps_per_epoch != steps) {
+    throw InvalidArgument(fmt::format(
+        "pretrain: {} was saved at step {} of a {}-step epoch, but this run has {} steps per epoch (the index, "
+        "--batch-size or --lesion-repeat changed); resume from an end-of-epoch checkpoint, start a new --out, or "
+        "keep the settings",
+        pos.from.string(), pos.step, pos.steps_per_epoch, steps));
+  }
 
   BucketOptions bucket;
   bucket.cap_bytes = static_cast<size_t>(spec.bucket_cap_mb * (1 << 20));
@@ -262,6 +275,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     }
     c.radclear = PyValue::dict();
     c.radclear.set("step", PyValue::integer(step_in_epoch));
+    c.radclear.set("steps_per_epoch", PyValue::integer(steps));
     c.radclear.set("world", PyValue::integer(comm.world()));
     c.radclear.set("seed", PyValue::integer(static_cast<int64_t>(spec.seed)));
     if (spec.optimizer == OptimizerKind::kLars) c.radclear.set("lars_mu", lars_state_to_py(*optimizer, all_params));
