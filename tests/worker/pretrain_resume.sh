@@ -66,5 +66,5 @@ mid="$work/straight/vit_tiny-moco-lecl-1-run-checkpoint_0001.pth.tar"
 if "$bin" pretrain "${args[@]}" --lesion-repeat 5 --resume "$mid" --out "$work/changed" > "$work/changed.log" 2>&1; then
   echo "a mid-epoch checkpoint resumed into an epoch of another length"; exit 1
 fi
-grep -q "was saved at step 6 of a 8-step epoch, but this run has" "$work/changed.log" || { cat "$work/changed.log"; exit 1; }
+grep -q "was saved at step 6 of an epoch of 8 steps, but this run has" "$work/changed.log" || { cat "$work/changed.log"; exit 1; }
 echo "a mid-epoch checkpoint refuses an epoch of another length: $(grep -o 'this run has [0-9]* steps' "$work/changed.log")"

@@ -243,7 +243,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   // another epoch length it would skip or repeat slices.
   if (pos.step > 0 && pos.steps_per_epoch > 0 && pos.steps_per_epoch != steps) {
     throw InvalidArgument(fmt::format(
-        "pretrain: {} was saved at step {} of a {}-step epoch, but this run has {} steps per epoch (the index, "
+        "pretrain: {} was saved at step {} of an epoch of {} steps, but this run has {} steps per epoch (the index, "
         "--batch-size or --lesion-repeat changed); resume from an end-of-epoch checkpoint, start a new --out, or "
         "keep the settings",
         pos.from.string(), pos.step, pos.steps_per_epoch, steps));
