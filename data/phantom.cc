@@ -164,7 +164,9 @@ void draw_anatomy(Canvas& c, const PhantomStudy& s, double t) {
   if (t > 0.05 && t < 0.35) c.bone({0, -(g.ay_in + 3), 14, 5, 0}, 650.f, 220.f, 1.5);  // sternum
   if (t < kSpineEnd) {
     const Ellipse vb = vertebral_body(g, p);
-    c.bone(vb, 800.f, 230.f, 2.5);
+    // Adult trabecular bone is 100-250 HU; at 230 it saturates the abdomen
+    // window like a sclerotic lesion would, hiding such lesions.
+    c.bone(vb, 800.f, 160.f, 2.5);
     c.fill({0, vb.cy + vb.b + 8, 7, 7, 0}, 15.f);                        // spinal canal
     c.bone({0, vb.cy + vb.b + 22, 5, 10, 0}, 700.f, 250.f, 1.5);         // spinous process
   }
@@ -252,6 +254,46 @@ bool host_for(int type, const PhantomPatient& p, double t, Rng& rng, Host& h) {
   }
 }
 
+// The anatomy of slice k without noise or lesions.
+cv::Mat render_anatomy(const PhantomStudy& s, int k) {
+  cv::Mat hu(s.size, s.size, CV_32F, cv::Scalar(-1000.f));
+  Canvas canvas(hu, s);
+  draw_anatomy(canvas, s, s.t_of_slice(k));
+  return hu;
+}
+
+// The feature windows of the pipeline (extraction's defaults): abdomen
+// W400/L40 and lung W1500/L-600, as gray levels 0..255.
+double gray(double hu, double width, double level) {
+  return std::clamp((hu - (level - width / 2)) / width, 0.0, 1.0) * 255.0;
+}
+
+// Whether lesion `l` changes its key section by >= kMinContrast gray levels
+// on average in the abdomen or the lung window.
+constexpr double kMinContrast = 20;  // ~31 HU in the abdomen window
+bool visible_in_feature_windows(const PhantomStudy& s, const PhantomLesion& l) {
+  const cv::Mat host = render_anatomy(s, l.key_slice);
+  cv::Mat mask = cv::Mat::zeros(s.size, s.size, CV_8U);
+  cv::ellipse(mask,
+              cv::RotatedRect(cv::Point2f(static_cast<float>(l.cx_px), static_cast<float>(l.cy_px)),
+                              cv::Size2f(static_cast<float>(2 * l.ra_px), static_cast<float>(2 * l.rb_px)),
+                              static_cast<float>(l.angle_deg)),
+              cv::Scalar(255), -1, cv::LINE_8);
+  double abdomen = 0, lung = 0;
+  int n = 0;
+  for (int y = 0; y < s.size; ++y) {
+    const uint8_t* m = mask.ptr<uint8_t>(y);
+    const float* h = host.ptr<float>(y);
+    for (int x = 0; x < s.size; ++x) {
+      if (!m[x]) continue;
+      abdomen += std::abs(gray(l.hu, 400, 40) - gray(h[x], 400, 40));
+      lung += std::abs(gray(l.hu, 1500, -600) - gray(h[x], 1500, -600));
+      ++n;
+    }
+  }
+  return n > 0 && std::max(abdomen, lung) / n >= kMinContrast;
+}
+
 }  // namespace
 
 double PhantomStudy::t_of_slice(int k) const {
@@ -328,6 +370,10 @@ PhantomStudy make_phantom_study(uint64_t seed, const PhantomPatient& patient, in
     l.rz_slices = std::max(1.6, ra_mm * rng.uniform(0.7, 1.1) / s.slice_mm);
     l.hu = host.hu + static_cast<float>(rng.uniform(-8, 8));
     l.t_body = t;
+    // Only lesions a reader could see: a nodule of its host's density (a
+    // 15 HU mass in 30 HU renal medulla, a node inside the heart) would be a
+    // label no image can support.
+    if (!visible_in_feature_windows(s, l)) continue;
     // Keep lesions apart so none hides another's key section.
     bool clash = false;
     for (const auto& o : s.lesions) {
@@ -344,10 +390,8 @@ PhantomStudy make_phantom_study(uint64_t seed, const PhantomPatient& patient, in
 RenderedSlice render_phantom_slice(const PhantomStudy& s, int k, bool with_lesions) {
   RADCLEAR_CHECK(k >= 0 && k < s.slices, "slice {} outside 0..{}", k, s.slices - 1);
   RenderedSlice out;
-  out.hu = cv::Mat(s.size, s.size, CV_32F, cv::Scalar(-1000.f));
   out.labels = cv::Mat::zeros(s.size, s.size, CV_8U);
-  Canvas canvas(out.hu, s);
-  draw_anatomy(canvas, s, s.t_of_slice(k));
+  out.hu = render_anatomy(s, k);
   if (with_lesions) {
     for (size_t i = 0; i < s.lesions.size(); ++i) {
       const PhantomLesion& l = s.lesions[i];

@@ -13,6 +13,8 @@
 #include "common/check.h"
 #include "common/csv.h"
 #include "data/phantom.h"
+#include "data/window.h"
+#include "data/lesion_types.h"
 
 namespace radclear::data {
 namespace {
@@ -216,6 +218,49 @@ TEST(Synth, AllCoarseTypesAppearInALargeEnoughSet) {
     }
   }
   for (int t = 0; t < 8; ++t) EXPECT_GT(counts[t], 0) << coarse_type_name(t + 1);
+}
+
+// Every lesion must be visible where the pipeline looks: in the abdomen or
+// lung window that extraction uses, at the quickstart's 128 px. A lesion of
+// the same attenuation as its host (a 45 HU nodule inside 50 HU muscle) is a
+// label no encoder can learn, and only adds noise to the learning check.
+TEST(Synth, LesionsStandOutInTheFeatureWindows) {
+  const CtWindow windows[] = {parse_ct_window("abdomen"), parse_ct_window("lung")};
+  std::array<int, 8> total{}, visible{};
+  std::array<std::vector<double>, 8> contrast;
+  for (int p = 1; p <= 60; ++p) {
+    const PhantomPatient patient = make_phantom_patient(5, p);
+    for (int s = 1; s <= 2; ++s) {
+      const PhantomStudy study = make_phantom_study(5, patient, s, 12, 128, 3);
+      for (size_t i = 0; i < study.lesions.size(); ++i) {
+        const int key = study.lesions[i].key_slice, type = study.lesions[i].coarse_type - 1;
+        const RenderedSlice slice = render_phantom_slice(study, key);
+        const RenderedSlice clean = render_phantom_slice(study, key, /*with_lesions=*/false);
+        double best = 0;
+        for (const CtWindow& w : windows) {
+          double sum = 0;
+          int n = 0;
+          for (int y = 0; y < 128; ++y) {
+            for (int x = 0; x < 128; ++x) {
+              if (slice.labels.at<uint8_t>(y, x) != i + 1) continue;
+              sum += std::abs(int{window_value(w, slice.hu.at<float>(y, x))} - int{window_value(w, clean.hu.at<float>(y, x))});
+              ++n;
+            }
+          }
+          best = std::max(best, n ? sum / n : 0.0);
+        }
+        total[type]++;
+        contrast[type].push_back(best);
+        if (best >= 20) visible[type]++;  // gray levels of 255: ~30 HU in the abdomen window
+      }
+    }
+  }
+  for (int t = 0; t < 8; ++t) {
+    ASSERT_GT(total[t], 0) << coarse_type_name(t + 1);
+    std::sort(contrast[t].begin(), contrast[t].end());
+    EXPECT_GE(visible[t], 0.9 * total[t]) << coarse_type_name(t + 1) << ": " << visible[t] << " of " << total[t]
+                                           << " lesions visible; median contrast " << contrast[t][contrast[t].size() / 2];
+  }
 }
 
 TEST(Synth, SameSeedSameBytesDifferentSeedDifferentBytes) {
