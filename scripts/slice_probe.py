@@ -12,7 +12,12 @@ Why it exists: the quickstart's study-level AUROC mixes what the encoder
 learned with what a MIL head can find in a few hundred bags; this measures
 the encoder alone, at the level where LeCL's lesion views act.
 
-usage: /usr/bin/python3 scripts/slice_probe.py FEATURE_DIR LESION_CSV [--window 0] [--c 0.05]
+`--position-only` replaces each feature by a one-hot of the slice's relative
+position in its study (12 bins): the baseline that any encoder must beat,
+since lesions are not spread evenly along the body (synth places key slices
+away from the stack ends, and each lesion type has its body levels).
+
+usage: /usr/bin/python3 scripts/slice_probe.py FEATURE_DIR LESION_CSV [--window 0] [--c 0.05] [--position-only]
 LESION_CSV: image,lesion_present,patient_id with image = <study>/<slice file>
 (radclear synth writes it as lesions.csv). Needs python3-h5py,
 python3-numpy and python3-sklearn (Debian packages).
@@ -30,7 +35,10 @@ from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
 
-def load(feature_dir, lesion_csv, window):
+POSITION_BINS = 12
+
+
+def load(feature_dir, lesion_csv, window, position_only=False):
     if not os.path.isfile(lesion_csv):
         sys.exit(f"lesion table {lesion_csv} does not exist")
     with open(lesion_csv, newline="") as f:
@@ -49,11 +57,18 @@ def load(feature_dir, lesion_csv, window):
         study = name[:-3]
         with h5py.File(os.path.join(feature_dir, name), "r") as h:
             feats, coords, slices = h["feats"][:], h["coords"][:], h["slice_names"][:]
-        for row in np.flatnonzero(coords[:, 1] == window):
+        rows = np.flatnonzero(coords[:, 1] == window)
+        order = {s: i for i, s in enumerate(sorted(slices[r].decode() for r in rows))}
+        for row in rows:
             key = f"{study}/{slices[row].decode()}"
             if key not in lesion:
                 sys.exit(f"{feature_dir}/{name}: slice {key} is not in {lesion_csv}")
-            x.append(feats[row])
+            if position_only:
+                one_hot = np.zeros(POSITION_BINS)
+                one_hot[min(POSITION_BINS - 1, order[slices[row].decode()] * POSITION_BINS // len(rows))] = 1
+                x.append(one_hot)
+            else:
+                x.append(feats[row])
             y.append(lesion[key])
             groups.append(patient[study])
     if not x:
@@ -68,14 +83,16 @@ def main():
     ap.add_argument("--window", type=int, default=0, help="window index (coords[:, 1]) of the rows to probe")
     ap.add_argument("--c", type=float, default=0.05, help="inverse L2 strength of the logistic regression")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--position-only", action="store_true", help="probe the slice position instead of the features")
     a = ap.parse_args()
-    x, y, groups = load(a.feature_dir, a.lesion_csv, a.window)
+    x, y, groups = load(a.feature_dir, a.lesion_csv, a.window, a.position_only)
     score = np.zeros(len(y))
     for tr, te in GroupKFold(a.folds).split(x, groups=groups):
         scaler = StandardScaler().fit(x[tr])
         model = LogisticRegression(C=a.c, max_iter=5000).fit(scaler.transform(x[tr]), y[tr])
         score[te] = model.decision_function(scaler.transform(x[te]))
-    print(f"slice probe: {len(y)} slices, {y.mean():.3f} with a lesion, out-of-fold AUROC {roc_auc_score(y, score):.3f}")
+    what = "slice position" if a.position_only else "slice probe"
+    print(f"{what}: {len(y)} slices, {y.mean():.3f} with a lesion, out-of-fold AUROC {roc_auc_score(y, score):.3f}")
 
 
 if __name__ == "__main__":

@@ -33,10 +33,14 @@ PY
 # Diagnostics only (the check below decides): linear probes of single slices
 # (lesion or not) and of mean-pooled studies, which tell an encoder that
 # learned nothing from an ABMIL head that lost what it learned.
+# The baselines without image content: the slice's position in its study, and
+# the study's body coverage (which alone predicts some lesion locations).
 for f in lecl/features random-features; do
   echo "$f: $("$py" "$src/scripts/slice_probe.py" "$work/$f" "$work/lecl/data/lesions.csv")"
   echo "$f: $("$py" "$src/scripts/study_probe.py" "$work/$f" "$work/lecl/data/clinical.csv" | tail -1)"
 done
+echo "baseline: $("$py" "$src/scripts/slice_probe.py" "$work/lecl/features" "$work/lecl/data/lesions.csv" --position-only)"
+"$py" "$src/scripts/coverage_check.py" "$work/lecl/data" "$work/lecl/crossval" "$work/random-crossval"
 
 "$py" - "$work/lecl/crossval/stats.csv" "$work/random-crossval/stats.csv" <<'PY'
 import csv, statistics as st, sys
