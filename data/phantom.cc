@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/check.h"
+#include "data/window.h"
 
 namespace radclear::data {
 namespace {
@@ -262,16 +263,13 @@ cv::Mat render_anatomy(const PhantomStudy& s, int k) {
   return hu;
 }
 
-// The feature windows of the pipeline (extraction's defaults): abdomen
-// W400/L40 and lung W1500/L-600, as gray levels 0..255.
-double gray(double hu, double width, double level) {
-  return std::clamp((hu - (level - width / 2)) / width, 0.0, 1.0) * 255.0;
-}
-
 // Whether lesion `l` changes its key section by >= kMinContrast gray levels
-// on average in the abdomen or the lung window.
+// on average in the abdomen or the lung window (the quickstart's feature
+// windows, and the usual reading windows for these lesions).
 constexpr double kMinContrast = 20;  // ~31 HU in the abdomen window
 bool visible_in_feature_windows(const PhantomStudy& s, const PhantomLesion& l) {
+  static const CtWindow kAbdomen = parse_ct_window("abdomen"), kLung = parse_ct_window("lung");
+  const int lesion_abdomen = window_value(kAbdomen, l.hu), lesion_lung = window_value(kLung, l.hu);
   const cv::Mat host = render_anatomy(s, l.key_slice);
   cv::Mat mask = cv::Mat::zeros(s.size, s.size, CV_8U);
   cv::ellipse(mask,
@@ -286,8 +284,8 @@ bool visible_in_feature_windows(const PhantomStudy& s, const PhantomLesion& l) {
     const float* h = host.ptr<float>(y);
     for (int x = 0; x < s.size; ++x) {
       if (!m[x]) continue;
-      abdomen += std::abs(gray(l.hu, 400, 40) - gray(h[x], 400, 40));
-      lung += std::abs(gray(l.hu, 1500, -600) - gray(h[x], 1500, -600));
+      abdomen += std::abs(lesion_abdomen - window_value(kAbdomen, h[x]));
+      lung += std::abs(lesion_lung - window_value(kLung, h[x]));
       ++n;
     }
   }
