@@ -14,7 +14,7 @@ locations: a chest-only study has no pelvic lesion. This script prints
 
 Why it exists: on the quickstart data every encoder, LeCL-pretrained or
 random, scored about what the coverage-only baseline scores, and 0.5 or
-less within each coverage (README, "The learning check").
+less within each coverage (README, "Not there yet").
 
 usage: /usr/bin/python3 scripts/coverage_check.py SYNTH_DIR CROSSVAL_DIR [CROSSVAL_DIR ...]
 Needs python3-sklearn (Debian package).
