@@ -63,6 +63,8 @@ def main():
     width = POSITION_BINS + len(names) + extra
     os.makedirs(args.out_dir, exist_ok=True)
     for study, rows in sorted(slices.items()):
+        if study not in coverage:
+            sys.exit(f"{args.synth_dir}/DL_info.csv: study {study} has no lesion row, so its coverage is unknown")
         rows.sort()
         n = len(rows)
         feats = np.zeros((2 * n, width), np.float32)
