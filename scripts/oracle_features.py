@@ -21,7 +21,7 @@ several organs share each body level. The ABMIL cross-validation of these
 sets gives the ceiling for an encoder of each kind (README, "Not there yet").
 
 usage: /usr/bin/python3 scripts/oracle_features.py SYNTH_DIR OUT_DIR --grade position|presence|type [--shift 1.0] [--seed 0]
-Needs python3-h5py and python3-numpy (Debian packages).
+Needs python3-h5py, python3-numpy and python3-sklearn (Debian packages).
 """
 import argparse
 import csv
@@ -33,8 +33,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from coverage_check import COVERAGES, study_coverage  # noqa: E402
+from slice_probe import POSITION_BINS, position_bin  # noqa: E402
 
-POSITION_BINS = 12
 N_TYPES = 8  # DeepLesion's coarse lesion types 1..8
 
 
@@ -73,7 +73,7 @@ def main():
         for k, (number, name, lesion) in enumerate(rows):
             for window in (0, 1):
                 r = 2 * k + window
-                feats[r, min(POSITION_BINS - 1, k * POSITION_BINS // n)] = 1
+                feats[r, position_bin(k, n)] = 1
                 feats[r, POSITION_BINS + names.index(coverage[study])] = 1
                 if args.grade == "presence":
                     feats[r, -1] = args.shift * lesion + rng.normal()

@@ -38,6 +38,11 @@ from sklearn.preprocessing import StandardScaler
 POSITION_BINS = 12
 
 
+def position_bin(index, n):
+    """Bin of the index-th of n slices (in file order) among POSITION_BINS."""
+    return min(POSITION_BINS - 1, index * POSITION_BINS // n)
+
+
 def load(feature_dir, lesion_csv, window, position_only=False):
     if not os.path.isfile(lesion_csv):
         sys.exit(f"lesion table {lesion_csv} does not exist")
@@ -65,7 +70,7 @@ def load(feature_dir, lesion_csv, window, position_only=False):
                 sys.exit(f"{feature_dir}/{name}: slice {key} is not in {lesion_csv}")
             if position_only:
                 one_hot = np.zeros(POSITION_BINS)
-                one_hot[min(POSITION_BINS - 1, order[slices[row].decode()] * POSITION_BINS // len(rows))] = 1
+                one_hot[position_bin(order[slices[row].decode()], len(rows))] = 1
                 x.append(one_hot)
             else:
                 x.append(feats[row])
