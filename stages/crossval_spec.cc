@@ -1,0 +1,15 @@
+#include "stages/crossval_spec.h"
+
+namespace radclear::stages {
+
+void CrossvalSpec::validate() const {
+  auto bad = [](const std::string& msg) { throw InvalidArgument("crossval: " + msg); };
+  check_fields(*this);
+  if (labels.empty() == categorical.empty()) {
+    bad("give either labels (binary 0/1 columns) or categorical (one column), not both or neither");
+  }
+  if (!(valid_fraction < 0.5)) bad(fmt::format("valid_fraction must be in (0, 0.5), got {}", valid_fraction));
+  if (dropout >= 1.0) bad(fmt::format("dropout must be in [0, 1), got {}", dropout));
+}
+
+}  // namespace radclear::stages

@@ -1,0 +1,78 @@
+#pragma once
+// Every enum a stage spec holds, with its names (stages/enum_table.h). They
+// live here, not in data/, storage/ or models/, so that a process without
+// LibTorch or OpenCV (the coordinator) can read, check and write any spec.
+#include <cstdint>
+
+#include "stages/enum_table.h"
+
+namespace radclear::stages {
+
+// Pretraining views: LeCL (lesion-centred view + weighted lesion negatives)
+// or plain MoCo v3.
+enum class Sampling { kLesion, kNone };
+template <>
+struct EnumTraits<Sampling> {
+  static constexpr const char* kWhat = "sampling";
+  static constexpr std::array<EnumName<Sampling>, 4> kNames{
+      {{Sampling::kLesion, "Lesion"}, {Sampling::kNone, "None"}, {Sampling::kLesion, "lesion"}, {Sampling::kNone, "none"}}};
+};
+
+enum class OptimizerKind { kAdamW, kLars };
+template <>
+struct EnumTraits<OptimizerKind> {
+  static constexpr const char* kWhat = "optimizer";
+  static constexpr std::array<EnumName<OptimizerKind>, 2> kNames{
+      {{OptimizerKind::kAdamW, "adamw"}, {OptimizerKind::kLars, "lars"}}};
+};
+
+// Arithmetic of the backbone's forward and backward passes.
+enum class Precision { kFloat32, kBFloat16 };
+template <>
+struct EnumTraits<Precision> {
+  static constexpr const char* kWhat = "precision";
+  static constexpr std::array<EnumName<Precision>, 4> kNames{{{Precision::kFloat32, "fp32"},
+                                                              {Precision::kBFloat16, "bf16"},
+                                                              {Precision::kFloat32, "float32"},
+                                                              {Precision::kBFloat16, "bfloat16"}}};
+};
+
+// Element type of the feature matrices on disk.
+enum class FeatureDtype { kFloat32, kFloat16 };
+template <>
+struct EnumTraits<FeatureDtype> {
+  static constexpr const char* kWhat = "dtype";
+  static constexpr std::array<EnumName<FeatureDtype>, 2> kNames{
+      {{FeatureDtype::kFloat32, "float32"}, {FeatureDtype::kFloat16, "float16"}}};
+};
+
+// The MIL head of cross-validation.
+enum class MilModel { kAbmil, kAbmilGated, kPma, kLinear };
+template <>
+struct EnumTraits<MilModel> {
+  static constexpr const char* kWhat = "model";
+  static constexpr std::array<EnumName<MilModel>, 4> kNames{{{MilModel::kAbmil, "abmil"},
+                                                             {MilModel::kAbmilGated, "abmil_gated"},
+                                                             {MilModel::kPma, "pma"},
+                                                             {MilModel::kLinear, "linear"}}};
+};
+
+// DeepLesion's Train_Val_Test (1, 2, 3); the values are stored in index keys.
+enum class Split : uint8_t { kUnknown = 0, kTrain = 1, kVal = 2, kTest = 3 };
+template <>
+struct EnumTraits<Split> {
+  static constexpr const char* kWhat = "split";
+  static constexpr std::array<EnumName<Split>, 4> kNames{
+      {{Split::kTrain, "train"}, {Split::kVal, "val"}, {Split::kTest, "test"}, {Split::kUnknown, "unknown"}}};
+};
+
+// Directory layout of a data root for `radclear index`.
+enum class LayoutChoice { kAuto, kDeepLesion, kClear };
+template <>
+struct EnumTraits<LayoutChoice> {
+  static constexpr const char* kWhat = "layout";
+  static constexpr std::array<EnumName<LayoutChoice>, 3> kNames{
+      {{LayoutChoice::kAuto, "auto"}, {LayoutChoice::kDeepLesion, "deeplesion"}, {LayoutChoice::kClear, "clear"}}};
+};
+
+}  // namespace radclear::stages

@@ -1,0 +1,65 @@
+#pragma once
+// ExtractSpec: every setting of a feature-extraction run (reference.md §3),
+// each declared once in fields(); written as extract.yaml beside the
+// features.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "stages/enums.h"
+#include "stages/field.h"
+
+namespace radclear::stages {
+
+struct ExtractSpec {
+  static constexpr const char* kStage = "extract";
+  static constexpr int kVersion = 1;
+
+  std::filesystem::path db;          // RocksDB slice index (required)
+  std::filesystem::path data;        // data root the index paths are relative to (required)
+  std::filesystem::path checkpoint;  // radclear/Python MoCo checkpoint or bare encoder state dict (required)
+  std::filesystem::path out;         // directory of <study>.h5 files (required)
+  // Backbone registry name. Required for a bare state dict; for a MoCo
+  // checkpoint it must match the checkpoint's arch when given. Default: "".
+  std::string arch;
+  // CT windows for 16-bit slices; rows of a slice follow this order.
+  // Default: abdomen, lung (the reference's two windows).
+  std::vector<std::string> windows{"abdomen", "lung"};
+  // Splits to extract; empty = all studies. Default: all.
+  std::vector<Split> splits;
+  int64_t batch_size = 64;           // rows per forward pass. Default: 64
+  FeatureDtype dtype = FeatureDtype::kFloat32;  // feats on disk. Default: float32
+  // Encoder input size; 0 = the pretraining run's (pretrain.yaml beside the
+  // checkpoint, else a ViT's position table, else 224). Default: 0.
+  int64_t image_size = 0;
+  bool force = false;                // redo finished studies. Default: false
+  int workers = 0;                   // decode threads per rank; 0 = share of cores. Default: 0
+  bool strict = true;                // stop at the first unreadable study (else skip it and go on). Default: true
+
+  template <typename Self, typename Visit>
+  static void fields(Self& s, Visit&& v) {
+    v(s.db, Field("db", "RocksDB slice index (radclear index)").required("(build it with `radclear index`)"));
+    v(s.data, Field("data", "Data root the index's paths are relative to")
+                  .required("(the data root the index was built from)"));
+    v(s.checkpoint, Field("checkpoint", "radclear or Python MoCo checkpoint (.pth.tar), or a bare encoder state "
+                                        "dict (needs --arch)")
+                        .required());
+    v(s.out, Field("out", "Directory for <study>.h5 files and extract.yaml").required());
+    v(s.arch, Field("arch", "Backbone (taken from a MoCo checkpoint when omitted)"));
+    v(s.windows, Field("windows", "CT windows, rows of a slice in this order (abdomen, lung, bone, mediastinum, W/L)"));
+    v(s.splits, Field("splits", "Splits to extract: train, val, test, unknown (default: all studies)").flag("--split"));
+    v(s.batch_size, Field("batch_size", "Rows per forward pass").positive());
+    v(s.dtype, Field("dtype", "On-disk feature type: float32 or float16"));
+    v(s.image_size, Field("image_size", "Encoder input size (0: the pretraining run's)").at_least(0));
+    v(s.force, Field("force", "Extract every study again, even finished ones").bool_flag(BoolFlag::kSwitch));
+    v(s.workers, Field("workers", "Decode threads per rank (0 = the rank's share of cores)").at_least(0));
+    v(s.strict, Field("strict", "Skip studies with unreadable slices instead of stopping")
+                    .flag("--no-strict")
+                    .bool_flag(BoolFlag::kNegated));
+  }
+
+  void validate() const;
+};
+
+}  // namespace radclear::stages
