@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "cli/slice_samples.h"
+#include "worker/slice_samples.h"
 #include "common/check.h"
 #include "common/logging.h"
 #include "common/parallel.h"
@@ -104,7 +104,7 @@ int run_bench_loader(const LoaderBenchFlags& f) {
     spdlog::error("{}", index.status().to_string());
     return 2;
   }
-  auto listed = slice_samples_from_index(*index.value());
+  auto listed = worker::slice_samples_from_index(*index.value());
   if (!listed.ok()) {
     spdlog::error("{}", listed.status().to_string());
     return 2;

@@ -23,13 +23,14 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
-#include "cli/slice_samples.h"
 #include "common/check.h"
 #include "common/parallel.h"
 #include "data/sample.h"
 #include "storage/index.h"
 #include "worker/comm/communicator.h"
 #include "worker/pretrain/trainer.h"
+#include "worker/runner/process.h"
+#include "worker/slice_samples.h"
 
 namespace radclear::cli {
 
@@ -134,9 +135,9 @@ Runner setup_bench_pretrain(CLI::App& app) {
       "      --python /usr/bin/python3");
   return [f] {
     worker::PretrainSpec spec = f->spec;
-    spec.sampling = worker::parse_sampling(f->sampling);
-    spec.optimizer = worker::parse_optimizer(f->optimizer);
-    spec.precision = worker::parse_precision(f->precision);
+    spec.sampling = stages::parse_enum<stages::Sampling>(f->sampling);
+    spec.optimizer = stages::parse_enum<stages::OptimizerKind>(f->optimizer);
+    spec.precision = stages::parse_enum<stages::Precision>(f->precision);
     spec.resume = "none";
     spec.print_freq = 1;
     std::random_device rd;
@@ -150,14 +151,16 @@ Runner setup_bench_pretrain(CLI::App& app) {
     } cleanup{scratch};
     spec.out = scratch / "run";
     spec.validate();
-    const int threads = f->threads > 0 ? f->threads : hardware_threads();
-    const auto plan = worker::resolve_pretrain(spec, 0, 1, threads, 1);
+    stages::RankContext ctx;
+    ctx.threads = f->threads > 0 ? f->threads : hardware_threads();
+    runner::set_process_threads(ctx.threads);
+    const auto plan = worker::resolve_pretrain(spec, ctx);
 
     storage::IndexOptions opts;
     opts.read_only = true;
     auto index = storage::SliceIndex::Open(spec.db, opts);
     throw_if_error(index.status());
-    auto listed = slice_samples_from_index(*index.value());
+    auto listed = worker::slice_samples_from_index(*index.value());
     throw_if_error(listed.status());
     const std::vector<data::SliceSample> samples = std::move(listed.value());
     const int64_t total = f->warmup + f->steps;
@@ -194,8 +197,8 @@ Runner setup_bench_pretrain(CLI::App& app) {
     nlohmann::json out = {{"arch", spec.arch},
                           {"image_size", spec.image_size},
                           {"batch_size", spec.batch_size},
-                          {"optimizer", worker::to_string(spec.optimizer)},
-                          {"sampling", worker::to_string(spec.sampling)},
+                          {"optimizer", stages::enum_name(spec.optimizer)},
+                          {"sampling", stages::enum_name(spec.sampling)},
                           {"threads", plan.threads_per_rank},
                           {"loader_threads", plan.loader_threads},
                           {"warmup", f->warmup},
@@ -231,7 +234,7 @@ Runner setup_bench_pretrain(CLI::App& app) {
         "  model-only : {:.3f} s/step (median {:.3f}) = {:.2f} images/s\n"
         "  end to end : {:.3f} s/step (median {:.3f}) = {:.2f} images/s; waiting for batches {:.3f} s/step\n"
         "  data overhead: {:.1f}% of the end-to-end step\n",
-        spec.arch, spec.image_size, spec.batch_size, worker::to_string(spec.optimizer), plan.threads_per_rank,
+        spec.arch, spec.image_size, spec.batch_size, stages::enum_name(spec.optimizer), plan.threads_per_rank,
         plan.loader_threads, f->steps, model.mean, model.median, b / model.mean, e2e.mean, e2e.median, b / e2e.mean,
         e2e.data_wait_mean, 100.0 * out["data_overhead"].get<double>());
     if (out.contains("python")) {

@@ -12,7 +12,7 @@ class App;
 
 namespace radclear::cli {
 
-// Exit codes: 0 ok, 1 the work failed, 2 bad usage or input.
+// Returns the exit code (cli/exit_code.h).
 using Runner = std::function<int()>;
 
 struct Command {

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
+#include "cli/exit_code.h"
 #include "common/check.h"
 #include "common/logging.h"
 #include "common/version.h"
@@ -33,7 +34,7 @@ bool report_unknown_command(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using radclear::cli::commands;
-  if (report_unknown_command(argc, argv)) return 2;
+  if (report_unknown_command(argc, argv)) return radclear::cli::kExitBadInput;
 
   CLI::App app{"radclear: abnormality-driven representation learning for CT (CLEAR) on clusters", "radclear"};
   app.set_version_flag("--version", radclear::version_string());
@@ -51,24 +52,23 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return app.exit(e) == 0 ? radclear::cli::kExitOk : radclear::cli::kExitBadInput;
   }
 
   radclear::setup_logging({log_level});
+  // Exit codes are decided here and in cli/exit_code.h alone.
+  using radclear::cli::kExitBadInput;
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;
     try {
       return run();
-    } catch (const radclear::InvalidArgument& e) {
-      spdlog::error("{}", e.what());
-      return 2;
     } catch (const radclear::Error& e) {
       spdlog::error("{}", e.what());
-      return 1;
+      return radclear::cli::exit_code(e.to_status());
     } catch (const std::exception& e) {
       spdlog::error("unexpected error: {}", e.what());
-      return 1;
+      return radclear::cli::kExitFailed;
     }
   }
-  return 2;
+  return kExitBadInput;
 }

@@ -168,40 +168,10 @@ void check_output_dir(const SynthSpec& spec) {
 
 }  // namespace
 
-void SynthSpec::validate() const {
-  if (out.empty()) throw InvalidArgument("synth: --out is required");
-  auto positive = [](const char* name, int v, int lo, int hi) {
-    if (v < lo || v > hi) throw InvalidArgument(fmt::format("synth: {} must be in {}..{}, got {}", name, lo, hi, v));
-  };
-  positive("patients", patients, 1, 999999);
-  positive("studies_per_patient", studies_per_patient, 1, 99);
-  positive("slices", slices, 1, 999);
-  positive("size", size, 32, 4096);
-  positive("max_lesions_per_study", max_lesions_per_study, 1, 20);
-  if (threads < 0) throw InvalidArgument(fmt::format("synth: threads must be >= 0, got {}", threads));
-}
-
-YAML::Node SynthSpec::to_yaml() const {
-  YAML::Node n;
-  n["patients"] = patients;
-  n["studies_per_patient"] = studies_per_patient;
-  n["slices"] = slices;
-  n["size"] = size;
-  n["max_lesions_per_study"] = max_lesions_per_study;
-  n["seed"] = seed;
+YAML::Node synth_data_yaml(const SynthSpec& spec) {
+  YAML::Node n = stages::to_yaml(spec);
+  for (const char* key : {"out", "threads", "force"}) n.remove(key);
   return n;
-}
-
-void SynthSpec::merge_yaml(const YAML::Node& node, const std::string& context) {
-  check_known_keys(node, {"patients", "studies_per_patient", "slices", "size", "max_lesions_per_study", "seed", "threads"},
-                   context);
-  read_field(node, "patients", patients, context);
-  read_field(node, "studies_per_patient", studies_per_patient, context);
-  read_field(node, "slices", slices, context);
-  read_field(node, "size", size, context);
-  read_field(node, "max_lesions_per_study", max_lesions_per_study, context);
-  read_field(node, "seed", seed, context);
-  read_field(node, "threads", threads, context);
 }
 
 std::string synth_study_dir(int patient, int study, int series) {
@@ -284,7 +254,7 @@ SynthSummary generate_synth(const SynthSpec& spec, const SynthProgress& progress
   write_file_atomic(spec.out / "lesions.csv", lesions);
   write_file_atomic(spec.out / "clinical.csv", clinical);
   YAML::Emitter yaml;
-  yaml << spec.to_yaml();
+  yaml << synth_data_yaml(spec);
   write_file_atomic(spec.out / "synth.yaml", std::string(yaml.c_str()) + "\n");
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return sum;

@@ -18,27 +18,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include "data/lesion_types.h"
+#include "stages/synth_spec.h"
 
 namespace radclear::data {
 
-struct SynthSpec {
-  std::filesystem::path out;      // output directory (required)
-  int patients = 20;              // Default: 20
-  int studies_per_patient = 2;    // Default: 2
-  int slices = 64;                // per study, 1..999 (3-digit file names). Default: 64
-  int size = 512;                 // image width = height in pixels, >= 32. Default: 512
-  int max_lesions_per_study = 3;  // each study has 1..this many lesions. Default: 3
-  uint64_t seed = 0;              // Default: 0
-  int threads = 0;                // worker threads, 0 = all cores. Default: 0
-  bool force = false;             // write into a non-empty directory, replacing synth outputs
-
-  // Throws InvalidArgument naming the field.
-  void validate() const;
-  // The settings as YAML (without `out` and `threads`, which do not change the data).
-  YAML::Node to_yaml() const;
-  // Fields present in `node` override this spec; unknown keys are errors.
-  void merge_yaml(const YAML::Node& node, const std::string& context);
-};
+// The settings, each declared once (stages/synth_spec.h).
+using stages::SynthSpec;
+// The settings as YAML, without `out`, `threads` and `force`, which do not
+// change the data (what synth.yaml records).
+YAML::Node synth_data_yaml(const SynthSpec& spec);
 
 struct SynthSummary {
   int patients = 0;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -10,51 +9,6 @@
 #include "common/check.h"
 
 namespace radclear::data {
-
-namespace {
-
-struct NamedWindow {
-  const char* name;
-  CtWindow window;
-};
-
-constexpr NamedWindow kNamedWindows[] = {
-    {"abdomen", {400, 40}},
-    {"lung", {1500, -600}},
-    {"bone", {1800, 400}},
-    {"mediastinum", {350, 50}},
-};
-
-bool parse_double(const std::string& s, double* out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  *out = std::strtod(s.c_str(), &end);
-  return end == s.c_str() + s.size() && std::isfinite(*out);
-}
-
-}  // namespace
-
-std::vector<std::string> ct_window_names() {
-  std::vector<std::string> names;
-  for (const auto& w : kNamedWindows) names.emplace_back(w.name);
-  return names;
-}
-
-CtWindow parse_ct_window(const std::string& name) {
-  for (const auto& w : kNamedWindows) {
-    if (name == w.name) return w.window;
-  }
-  const auto slash = name.find('/');
-  if (slash != std::string::npos) {
-    CtWindow w;
-    if (parse_double(name.substr(0, slash), &w.width) && parse_double(name.substr(slash + 1), &w.level)) {
-      if (!(w.width > 0)) throw InvalidArgument(fmt::format("CT window '{}': width must be > 0", name));
-      return w;
-    }
-  }
-  throw InvalidArgument(fmt::format("unknown CT window '{}': use one of {} or a custom 'W/L' such as '400/40'",
-                                    name, fmt::join(ct_window_names(), ", ")));
-}
 
 uint8_t window_value(const CtWindow& w, double hu) {
   const double t = std::clamp((hu - w.lo()) / w.width, 0.0, 1.0);

@@ -2,9 +2,6 @@
 // CT windowing: Hounsfield units -> 8-bit gray, and gray -> 3 channels.
 // A window of width W and level L maps [L - W/2, L + W/2] linearly onto
 // [0, 255]: v = round(clamp((hu - (L - W/2)) / W, 0, 1) * 255).
-// Named windows (the usual radiology presets):
-//   abdomen W400/L40, lung W1500/L-600, bone W1800/L400, mediastinum W350/L50
-// plus any custom "W/L" string such as "400/40" or "1500/-600".
 #include <array>
 #include <cstdint>
 #include <string>
@@ -13,21 +10,15 @@
 #include <opencv2/core/mat.hpp>
 
 #include "data/decode.h"
+#include "stages/ct_window.h"
 
 namespace radclear::data {
 
-struct CtWindow {
-  double width = 400;  // HU, > 0
-  double level = 40;   // HU
-  double lo() const { return level - width / 2; }
-  double hi() const { return level + width / 2; }
-};
-
-// "abdomen", "lung", "bone", "mediastinum" or "W/L" (e.g. "400/40").
-// Throws InvalidArgument listing the known names.
-CtWindow parse_ct_window(const std::string& name);
-// The names parse_ct_window() knows, for help texts.
-std::vector<std::string> ct_window_names();
+// Window names and values are declared in stages/ct_window.h (torch- and
+// OpenCV-free, so any process can check a spec's windows).
+using stages::ct_window_names;
+using stages::CtWindow;
+using stages::parse_ct_window;
 
 // The 8-bit value of one HU under the window.
 uint8_t window_value(const CtWindow& w, double hu);

@@ -210,6 +210,21 @@ Status scan(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view l
   return from_rocks(it->status(), fmt::format("scan column family {}", cf->GetName()));
 }
 
+// Every record whose key starts with `prefix`, decoded by
+// decode(key, value, &record): the one prefix scan behind the
+// "all X of Y" queries.
+template <typename Record, typename Decode>
+Result<std::vector<Record>> scan_prefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
+                                        Decode decode) {
+  std::vector<Record> out;
+  Status s = scan(db, cf, prefix, prefix_end(prefix), [&](std::string_view key, std::string_view value, bool*) {
+    out.emplace_back();
+    return decode(key, value, &out.back());
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 Status with_key(Status s, const char* cf, std::string_view key) {
   if (s.ok()) return s;
   return Status::Corruption(fmt::format("column family {} key \"{}\": {}", cf, key, s.message()));
@@ -366,16 +381,7 @@ Result<SliceRecord> SliceIndex::GetSlice(const SliceId& id) const {
 }
 
 Result<std::vector<SliceRecord>> SliceIndex::SlicesOfStudy(std::string_view study_id) const {
-  std::vector<SliceRecord> out;
-  const std::string lower = study_slice_prefix(study_id);
-  const std::string upper = prefix_end(lower);
-  Status s = scan(db_.get(), cf_->slices, lower, upper,
-                  [&](std::string_view key, std::string_view value, bool*) {
-                    out.emplace_back();
-                    return decode_slice_kv(key, value, &out.back());
-                  });
-  if (!s.ok()) return s;
-  return out;
+  return scan_prefix<SliceRecord>(db_.get(), cf_->slices, study_slice_prefix(study_id), decode_slice_kv);
 }
 
 Status SliceIndex::ForEachSlice(const std::function<bool(const SliceRecord&)>& fn) const {
@@ -389,29 +395,11 @@ Status SliceIndex::ForEachSlice(const std::function<bool(const SliceRecord&)>& f
 }
 
 Result<std::vector<LesionRecord>> SliceIndex::LesionsOfSlice(const SliceId& id) const {
-  std::vector<LesionRecord> out;
-  const std::string lower = slice_key(id);
-  const std::string upper = prefix_end(lower);
-  Status s = scan(db_.get(), cf_->lesions, lower, upper,
-                  [&](std::string_view key, std::string_view value, bool*) {
-                    out.emplace_back();
-                    return decode_lesion_kv(key, value, &out.back());
-                  });
-  if (!s.ok()) return s;
-  return out;
+  return scan_prefix<LesionRecord>(db_.get(), cf_->lesions, slice_key(id), decode_lesion_kv);
 }
 
 Result<std::vector<LesionRecord>> SliceIndex::LesionsOfStudy(std::string_view study_id) const {
-  std::vector<LesionRecord> out;
-  const std::string lower = study_slice_prefix(study_id);
-  const std::string upper = prefix_end(lower);
-  Status s = scan(db_.get(), cf_->lesions, lower, upper,
-                  [&](std::string_view key, std::string_view value, bool*) {
-                    out.emplace_back();
-                    return decode_lesion_kv(key, value, &out.back());
-                  });
-  if (!s.ok()) return s;
-  return out;
+  return scan_prefix<LesionRecord>(db_.get(), cf_->lesions, study_slice_prefix(study_id), decode_lesion_kv);
 }
 
 Status SliceIndex::ForEachLesion(const std::function<bool(const LesionRecord&)>& fn) const {

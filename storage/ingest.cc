@@ -1007,18 +1007,18 @@ Status verify_files(const SliceIndex& index, const fs::path& root, int threads, 
 
 // ---- the stage -----------------------------------------------------------------
 
-Status run_index(const IndexSpec& spec, IndexRunReport* report) {
+Status run_index(const IndexSpec& spec, const IndexRunOptions& run, IndexRunReport* report) {
   *report = IndexRunReport();
   if (spec.data_root.empty()) return Status::InvalidArgument("--data is required");
   if (spec.db.empty()) return Status::InvalidArgument("--db is required");
   for (const auto* csv : {&spec.dl_info, &spec.lesion_csv, &spec.clinical_csv}) {
     std::error_code ec;
-    if (*csv && !fs::is_regular_file(**csv, ec)) {
-      return Status::InvalidArgument(fmt::format("CSV {} does not exist", (*csv)->string()));
+    if (!csv->empty() && !fs::is_regular_file(*csv, ec)) {
+      return Status::InvalidArgument(fmt::format("CSV {} does not exist", csv->string()));
     }
   }
   LayoutChoice choice = spec.layout;
-  if (choice == LayoutChoice::kAuto && spec.dl_info) choice = LayoutChoice::kDeepLesion;
+  if (choice == LayoutChoice::kAuto && !spec.dl_info.empty()) choice = LayoutChoice::kDeepLesion;
   auto listing = list_data_root(spec.data_root, choice, spec.threads);
   if (!listing.ok()) return listing.status();
   spdlog::info("{}: {} slices ({} layout), {} other entries ignored", spec.data_root.string(),
@@ -1030,14 +1030,20 @@ Status run_index(const IndexSpec& spec, IndexRunReport* report) {
   if (!index.ok()) return index.status();
 
   IngestOptions options;
-  options.dl_info = spec.dl_info;
-  options.lesion_csv = spec.lesion_csv;
-  options.clinical_csv = spec.clinical_csv;
+  auto given = [](const fs::path& p) { return p.empty() ? std::nullopt : std::make_optional(p); };
+  options.dl_info = given(spec.dl_info);
+  options.lesion_csv = given(spec.lesion_csv);
+  options.clinical_csv = given(spec.clinical_csv);
   options.strict = spec.strict;
-  options.progress = spec.progress;
+  options.progress = run.progress;
+  options.on_batch = [&run](const IngestReport&) { return !run.cancel.requested(); };
   std::error_code ec;
   options.data_root_label = fs::absolute(spec.data_root, ec).lexically_normal().string();
   Status s = ingest(*index.value(), listing.value(), options, &report->ingest);
+  if (!s.ok() && run.cancel.requested()) {
+    report->cancelled = true;  // every study written so far is complete; a rerun finishes the rest
+    return index.value()->Flush();
+  }
   if (!s.ok()) return s;
   s = index.value()->Flush();
   if (!s.ok()) return s;

@@ -38,13 +38,15 @@
 #include <string>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/status.h"
+#include "stages/index_spec.h"
 #include "storage/index.h"
 #include "storage/records.h"
 
 namespace radclear::storage {
 
-enum class LayoutChoice { kAuto, kDeepLesion, kClear };
+using stages::LayoutChoice;  // auto | deeplesion | clear (stages/enums.h)
 
 // One image file under the data root.
 struct ListedFile {
@@ -139,28 +141,26 @@ Status verify_files(const SliceIndex& index, const std::filesystem::path& root, 
 // ---- the stage ---------------------------------------------------------------
 
 // `radclear index` as a library call.
-struct IndexSpec {
-  std::filesystem::path data_root;                    // --data (required)
-  std::filesystem::path db;                           // --db (required)
-  std::optional<std::filesystem::path> dl_info;      // --dl-info
-  std::optional<std::filesystem::path> lesion_csv;   // --lesion-csv
-  std::optional<std::filesystem::path> clinical_csv; // --clinical
-  LayoutChoice layout = LayoutChoice::kAuto;          // --layout auto|deeplesion|clear
-  bool strict = false;                                // --strict
-  bool verify = false;                                // --verify: check files after ingest
-  int threads = 0;                                    // --threads: listing and verify; <= 0: all cores
-  bool progress = true;
+// The settings of `radclear index`, declared once in stages/index_spec.h.
+using stages::IndexSpec;
+
+struct IndexRunOptions {
+  bool progress = true;  // progress bar on stderr
+  // Checked after each WriteBatch; a cancelled run returns OK with
+  // IndexRunReport::cancelled set, every study written so far complete.
+  CancelToken cancel;
 };
 
 struct IndexRunReport {
   IngestReport ingest;
+  bool cancelled = false;
   std::optional<VerifyReport> verify;
 };
 
 // Lists, opens the index for writing (creating it), ingests, and verifies
 // when asked. InvalidArgument: a required path is missing or a CSV does not
 // exist. Other codes as ingest() / SliceIndex::Open().
-Status run_index(const IndexSpec& spec, IndexRunReport* report);
+Status run_index(const IndexSpec& spec, const IndexRunOptions& options, IndexRunReport* report);
 
 // ---- helpers (exposed for tests) ---------------------------------------------
 

@@ -7,15 +7,7 @@
 
 namespace radclear::storage {
 
-const char* split_name(Split s) {
-  switch (s) {
-    case Split::kTrain: return "train";
-    case Split::kVal: return "val";
-    case Split::kTest: return "test";
-    case Split::kUnknown: break;
-  }
-  return "unknown";
-}
+const char* split_name(Split s) { return stages::enum_name(s); }
 
 const char* layout_name(Layout l) {
   return l == Layout::kDeepLesion ? "deeplesion" : "clear";

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "stages/enums.h"
 
 namespace radclear::storage {
 
@@ -36,7 +37,8 @@ inline constexpr uint8_t kRecordFormatVersion = 1;
 
 // DeepLesion's Train_Val_Test column (1, 2, 3); kUnknown where the source
 // has no split (CLEAR's layout: folds are made later, by patient).
-enum class Split : uint8_t { kUnknown = 0, kTrain = 1, kVal = 2, kTest = 3 };
+// DeepLesion's Train_Val_Test; its names are declared in stages/enums.h.
+using Split = stages::Split;
 const char* split_name(Split s);  // "unknown", "train", "val", "test"
 
 // Which on-disk layout a study came from.

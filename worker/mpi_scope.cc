@@ -36,6 +36,14 @@ int MpiScope::local_world() {
   return 1;
 }
 
+int MpiScope::local_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    const int v = env_int(name, -1);
+    if (v >= 0) return v;
+  }
+  return 0;
+}
+
 MpiScope::MpiScope() {
   if (!launched_under_mpi()) return;
   int already = 0;

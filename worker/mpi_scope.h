@@ -20,6 +20,8 @@ class MpiScope {
   // Ranks of this job on this node (launcher env; 1 when unknown), to
   // divide the cores between them.
   static int local_world();
+  // This rank's index among them (launcher env; 0 when unknown): its GPU.
+  static int local_rank();
 
   bool active() const { return active_; }
   int rank() const { return rank_; }

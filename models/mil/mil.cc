@@ -12,17 +12,6 @@ namespace nn = torch::nn;
 
 namespace {
 
-struct KindName {
-  MilKind kind;
-  const char* name;
-};
-constexpr KindName kKinds[] = {
-    {MilKind::kAbmil, "abmil"},
-    {MilKind::kAbmilGated, "abmil_gated"},
-    {MilKind::kPma, "pma"},
-    {MilKind::kLinear, "linear"},
-};
-
 void check_shapes(const torch::Tensor& feats, const torch::Tensor& mask, int64_t in_dim) {
   if (feats.dim() != 3 || feats.size(2) != in_dim) {
     throw InvalidArgument(fmt::format("MIL head: feats must be [B, N, {}], got {}", in_dim,
@@ -168,25 +157,11 @@ class LinearHeadImpl : public MilModelImpl {
 
 }  // namespace
 
-MilKind parse_mil_kind(const std::string& name) {
-  for (const auto& k : kKinds) {
-    if (name == k.name) return k.kind;
-  }
-  throw InvalidArgument(fmt::format("unknown MIL model '{}'; known: {}", name, fmt::join(mil_kind_names(), ", ")));
-}
+MilKind parse_mil_kind(const std::string& name) { return stages::parse_enum<MilKind>(name); }
 
-const char* mil_kind_name(MilKind kind) {
-  for (const auto& k : kKinds) {
-    if (k.kind == kind) return k.name;
-  }
-  return "?";
-}
+const char* mil_kind_name(MilKind kind) { return stages::enum_name(kind); }
 
-std::vector<std::string> mil_kind_names() {
-  std::vector<std::string> out;
-  for (const auto& k : kKinds) out.emplace_back(k.name);
-  return out;
-}
+std::vector<std::string> mil_kind_names() { return stages::enum_names<MilKind>(); }
 
 torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& mask) {
   // The lowest finite value instead of -inf: a bag with no instance then

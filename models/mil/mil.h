@@ -26,9 +26,12 @@
 #include <string>
 #include <vector>
 
+#include "stages/enums.h"
+
 namespace radclear::models {
 
-enum class MilKind { kAbmil, kAbmilGated, kPma, kLinear };
+// The kinds and their names are declared in stages/enums.h (MilModel).
+using MilKind = stages::MilModel;
 
 // "abmil", "abmil_gated", "pma", "linear"; throws InvalidArgument listing
 // the known names otherwise.

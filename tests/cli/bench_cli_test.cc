@@ -1,5 +1,5 @@
 // `radclear bench loader` as a user runs it: synth -> index -> bench, which
-// also exercises the index -> SliceSample adapter (cli/slice_samples.h) and
+// also exercises the index -> SliceSample adapter (worker/slice_samples.h) and
 // the torchvision comparison script.
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -564,18 +564,19 @@ TEST(IndexIngest, RunIndexEndToEnd) {
   spec.db = d.tmp.path() / "nested" / "db";
   spec.dl_info = d.dl_info;
   spec.verify = true;
-  spec.progress = false;
+  IndexRunOptions options;
+  options.progress = false;
   IndexRunReport report;
-  ASSERT_TRUE(run_index(spec, &report).ok());
+  ASSERT_TRUE(run_index(spec, options, &report).ok());
   EXPECT_EQ(report.ingest.slices_new, 25);
   ASSERT_TRUE(report.verify.has_value());
   EXPECT_TRUE(report.verify->ok());
 
   spec.clinical_csv = d.tmp.path() / "missing.csv";
-  EXPECT_EQ(run_index(spec, &report).code(), StatusCode::kInvalidArgument);
-  spec.clinical_csv.reset();
+  EXPECT_EQ(run_index(spec, options, &report).code(), StatusCode::kInvalidArgument);
+  spec.clinical_csv.clear();
   spec.data_root = d.tmp.path() / "nope";
-  EXPECT_EQ(run_index(spec, &report).code(), StatusCode::kNotFound);
+  EXPECT_EQ(run_index(spec, options, &report).code(), StatusCode::kNotFound);
 
   IndexOptions ro;
   ro.read_only = true;

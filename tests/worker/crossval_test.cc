@@ -18,6 +18,7 @@
 #include "tests/worker/synthetic_cohort.h"
 #include "worker/crossval/crossval.h"
 #include "worker/crossval/feature_bank.h"
+#include "worker/comm/mpi_communicator.h"
 #include "worker/crossval/train.h"
 #include "worker/mpi_scope.h"
 
@@ -143,7 +144,7 @@ TEST(Crossval, LearnsSyntheticLabelsResumesAndDeploys) {
   EXPECT_EQ(slurp(out / "fold-1" / "patient-preds.csv"), preds1);
   // The resolved config round-trips.
   CrossvalSpec reread;
-  apply_yaml(load_yaml_file(out / "crossval.resolved.yaml"), reread, "resolved");
+  stages::merge_yaml(reread, load_yaml_file(out / "crossval.resolved.yaml"), "resolved");
   EXPECT_EQ(reread.bag_size, 16);
   EXPECT_EQ(reread.labels, spec.labels);
 
@@ -308,7 +309,7 @@ TEST_P(CrossvalModels, EveryHeadRunsThePipelineWithCategoricalTargets) {
   auto spec = fast_spec(dir, "out");
   spec.labels.clear();
   spec.categorical = "a";
-  spec.model = GetParam();
+  spec.model = stages::parse_enum<stages::MilModel>(GetParam());
   spec.folds = 3;
   spec.epochs = 2;
   spec.attention_plots = 1;
@@ -369,14 +370,14 @@ TEST(InputScaler, FitsTrainingRowsOnlyZeroesPaddingAndTravelsWithTheModel) {
 TEST(CrossvalSpec, YamlUnknownKeysAndValidation) {
   CrossvalSpec s;
   YAML::Node n = YAML::Load("bag_size: 128\nlabels: bone,lung\nmodel: pma\n");
-  apply_yaml(n, s, "cfg.yaml");
+  stages::merge_yaml(s, n, "cfg.yaml");
   EXPECT_EQ(s.bag_size, 128);
   EXPECT_EQ(s.labels, (std::vector<std::string>{"bone", "lung"}));
   EXPECT_TRUE(s.standardize);
-  apply_yaml(YAML::Load("standardize: false\n"), s, "cfg.yaml");
+  stages::merge_yaml(s, YAML::Load("standardize: false\n"), "cfg.yaml");
   EXPECT_FALSE(s.standardize);
   try {
-    apply_yaml(YAML::Load("bagsize: 3\n"), s, "cfg.yaml");
+    stages::merge_yaml(s, YAML::Load("bagsize: 3\n"), "cfg.yaml");
     FAIL();
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("bag_size"), std::string::npos) << e.what();
@@ -384,12 +385,11 @@ TEST(CrossvalSpec, YamlUnknownKeysAndValidation) {
   s.features_dir = "f";
   s.clini_csv = "c";
   s.out_dir = "o";
-  validate(s);
+  s.validate();
   s.categorical = "site";
-  EXPECT_THROW(validate(s), InvalidArgument);  // both labels and categorical
+  EXPECT_THROW(s.validate(), InvalidArgument);  // both labels and categorical
   s.categorical.clear();
-  s.model = "transformer";
-  EXPECT_THROW(validate(s), InvalidArgument);
+  EXPECT_THROW(stages::merge_yaml(s, YAML::Load("model: transformer\n"), "cfg.yaml"), InvalidArgument);
 }
 
 // Under `mpirun -np 2` (CTest: radclear_crossval_mpi2) the folds split over
@@ -408,10 +408,13 @@ TEST(CrossvalMpi, FoldsSplitAcrossRanks) {
   auto spec = fast_spec(dir, "out");
   spec.epochs = 3;
   spec.folds = 3;
-  WorkerGroup group;
+  std::unique_ptr<worker::Communicator> comm =
+      mpi.active() ? std::unique_ptr<worker::Communicator>(std::make_unique<worker::MpiCommunicator>())
+                   : worker::make_local_communicator();
+  stages::RankContext group;
   group.rank = mpi.rank();
   group.world = mpi.world();
-  group.barrier = [&] { mpi.barrier(); };
+  group.comm = comm.get();
   const auto summary = run_crossval(spec, group);
   const int expected = (spec.folds - mpi.rank() + mpi.world() - 1) / mpi.world();
   EXPECT_EQ(summary.folds_trained, expected) << "rank " << mpi.rank() << " of " << mpi.world();

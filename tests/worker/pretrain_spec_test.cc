@@ -38,19 +38,19 @@ TEST(PretrainSpec, YamlRoundTripsAndRejectsTypos) {
   s.batch_size = 64;
   s.lesion_repeat = 3;
   PretrainSpec back;
-  back.merge_yaml(s.to_yaml(), "resolved.yaml");
-  EXPECT_EQ(YAML::Dump(back.to_yaml()), YAML::Dump(s.to_yaml()));
+  stages::merge_yaml(back, stages::to_yaml(s), "resolved.yaml");
+  EXPECT_EQ(YAML::Dump(stages::to_yaml(back)), YAML::Dump(stages::to_yaml(s)));
   EXPECT_EQ(back.optimizer, OptimizerKind::kLars);
   EXPECT_EQ(back.sampling, Sampling::kNone);
   EXPECT_EQ(back.lesion_repeat, 3);
   try {
-    back.merge_yaml(YAML::Load("bacth_size: 3"), "p.yaml");
+    stages::merge_yaml(back, YAML::Load("bacth_size: 3"), "p.yaml");
     FAIL();
   } catch (const InvalidArgument& e) {
     EXPECT_NE(std::string(e.what()).find("did you mean 'batch_size'"), std::string::npos);
   }
-  EXPECT_THROW(back.merge_yaml(YAML::Load("sampling: Tumour"), "p.yaml"), InvalidArgument);
-  EXPECT_THROW(back.merge_yaml(YAML::Load("epochs: many"), "p.yaml"), InvalidArgument);
+  EXPECT_THROW(stages::merge_yaml(back, YAML::Load("sampling: Tumour"), "p.yaml"), InvalidArgument);
+  EXPECT_THROW(stages::merge_yaml(back, YAML::Load("epochs: many"), "p.yaml"), InvalidArgument);
 }
 
 TEST(PretrainSpec, ValidationNamesTheField) {
@@ -76,14 +76,20 @@ TEST(PretrainSpec, ValidationNamesTheField) {
 TEST(PretrainSpec, ResolveScalesLrAndSplitsTheBatch) {
   PretrainSpec s = minimal();
   s.batch_size = 512;
-  const auto plan = resolve_pretrain(s, 1, 4, 16, 2);
+  stages::RankContext ctx;
+  ctx.rank = 1;
+  ctx.world = 4;
+  ctx.local_world = 2;
+  ctx.threads = 8;
+  const auto plan = resolve_pretrain(s, ctx);
   EXPECT_EQ(plan.batch_per_rank, 128);
   EXPECT_DOUBLE_EQ(plan.lr, 2e-4);
   EXPECT_EQ(plan.threads_per_rank, 8);
   EXPECT_EQ(plan.loader_threads, 8);
   EXPECT_DOUBLE_EQ(s.lr, 1e-4);  // the spec itself is untouched
   s.batch_size = 10;
-  EXPECT_THROW(resolve_pretrain(s, 0, 4, 2, 4), InvalidArgument);
+  ctx.rank = 0;
+  EXPECT_THROW(resolve_pretrain(s, ctx), InvalidArgument);
 }
 
 TEST(EpochSamples, RepeatsLesionSlicesAndPlainMocoDropsThem) {

@@ -15,6 +15,7 @@
 #include "common/yaml_fields.h"
 #include "models/mil/mil.h"
 #include "storage/index.h"
+#include "worker/comm/communicator.h"
 #include "worker/crossval/bags.h"
 #include "worker/crossval/cohort.h"
 #include "worker/crossval/feature_bank.h"
@@ -30,11 +31,6 @@ namespace {
 
 // Salts for mix_seed so the streams never coincide.
 constexpr uint64_t kSaltInit = 11, kSaltInner = 23, kSaltPredict = 37, kSaltTrain = 41;
-
-int resolve_threads(int requested, int local_world) {
-  if (requested > 0) return requested;
-  return std::max(1, hardware_threads() / std::max(1, local_world));
-}
 
 // Key slices of the cohort's studies: from the slice index (slices marked
 // as lesion slices) when `db` is given, else from the CSV, else none. With
@@ -96,7 +92,7 @@ std::vector<std::string> unique_patients(const FeatureBank& bank, const std::vec
 
 models::MilOptions mil_options(const CrossvalSpec& spec, int64_t in_dim, size_t n_labels) {
   models::MilOptions o;
-  o.kind = models::parse_mil_kind(spec.model);
+  o.kind = spec.model;
   o.in_dim = in_dim;
   o.n_labels = static_cast<int64_t>(n_labels);
   o.hidden = spec.hidden;
@@ -241,14 +237,13 @@ void log_stats(const std::vector<MetricRow>& stats, const char* groups, const ch
 
 }  // namespace
 
-CrossvalSummary run_crossval(const CrossvalSpec& spec, const WorkerGroup& group) {
-  validate(spec);
-  if (group.world > 1 && !group.barrier) throw InvalidArgument("crossval: a multi-rank run needs a barrier");
+CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext& group) {
+  spec.validate();
+  if (group.world > 1 && group.comm == nullptr) throw InvalidArgument("crossval: a multi-rank run needs a communicator");
   auto barrier = [&] {
-    if (group.world > 1) group.barrier();
+    if (group.world > 1) group.comm->barrier();
   };
-  const int threads = resolve_threads(spec.threads, group.local_world);
-  torch::set_num_threads(threads);
+  const int threads = spec.threads > 0 ? spec.threads : group.compute_threads();
   fs::create_directories(spec.out_dir);
 
   ClinicalOptions co;
@@ -263,7 +258,7 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const WorkerGroup& group)
   const fs::path splits_path = spec.out_dir / "splits.json";
   FoldSplits splits;
   if (group.rank == 0) {
-    write_file_atomic(spec.out_dir / "crossval.resolved.yaml", to_yaml(spec));
+    write_file_atomic(spec.out_dir / "crossval.resolved.yaml", YAML::Dump(stages::to_yaml(spec)) + "\n");
     splits = load_or_make_splits(splits_path, cohort, spec.folds, spec.seed);
   }
   barrier();
@@ -277,7 +272,7 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const WorkerGroup& group)
   const FeatureBank bank = FeatureBank::load(cohort, spec.features_dir, keys, threads);
   spdlog::info("crossval: {} studies with {}-wide features ({} skipped), {} labels, {} folds, model {}, rank {}/{}",
                bank.studies().size(), bank.dim(), bank.skipped().size(), cohort.label_names.size(), spec.folds,
-               spec.model, group.rank, group.world);
+               stages::enum_name(spec.model), group.rank, group.world);
   if (group.rank == 0) write_skipped(spec.out_dir / "skipped-studies.csv", bank.skipped());
 
   CrossvalSummary summary;
@@ -285,6 +280,11 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const WorkerGroup& group)
   summary.studies_used = bank.studies().size();
   summary.studies_skipped = bank.skipped().size();
   for (int f = group.rank; f < spec.folds; f += group.world) {
+    if (group.cancel.requested()) {
+      summary.cancelled = true;  // finished folds stay; a rerun skips them
+      break;
+    }
+    group.report("crossval", "folds", f, spec.folds);
     switch (run_fold(spec, cohort, splits, bank, f).kind) {
       case FoldOutcome::kTrained:
         ++summary.folds_trained;
@@ -297,8 +297,12 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const WorkerGroup& group)
         break;
     }
   }
+  // Every rank learns whether any rank stopped early: aggregation needs all folds.
+  int stopped = summary.cancelled ? 1 : 0;
+  if (group.world > 1) group.comm->allreduce(&stopped, 1, worker::DType::kInt32, worker::ReduceOp::kMax);
   barrier();
-  if (group.rank != 0) return summary;
+  summary.cancelled = stopped != 0;
+  if (group.rank != 0 || summary.cancelled) return summary;
 
   std::vector<std::vector<PredRow>> groups;
   std::vector<std::string> names;
@@ -324,15 +328,12 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const WorkerGroup& group)
   return summary;
 }
 
-DeploySummary run_deploy(const DeploySpec& spec) {
-  if (spec.features_dir.empty() || spec.clini_csv.empty() || spec.models_dir.empty() || spec.out_dir.empty()) {
-    throw InvalidArgument("deploy: --features, --clini, --models and --out are required");
-  }
+DeploySummary run_deploy(const DeploySpec& spec, const stages::RankContext& ctx) {
+  spec.validate();
   CrossvalSpec trained;
   const fs::path resolved = spec.models_dir / "crossval.resolved.yaml";
-  apply_yaml(load_yaml_file(resolved), trained, resolved.string());
-  const int threads = resolve_threads(spec.threads, 1);
-  torch::set_num_threads(threads);
+  stages::merge_yaml(trained, load_yaml_file(resolved), resolved.string());
+  const int threads = spec.threads > 0 ? spec.threads : ctx.compute_threads();
   fs::create_directories(spec.out_dir);
 
   std::vector<LoadedMil> models;

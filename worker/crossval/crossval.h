@@ -21,19 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "stages/rank_context.h"
 #include "worker/crossval/spec.h"
 
 namespace radclear::crossval {
-
-// Where this process sits among the ranks sharing a run. Fold f runs on
-// rank f % world; rank 0 writes the shared files and aggregates after the
-// barrier. The default is a single process.
-struct WorkerGroup {
-  int rank = 0;
-  int world = 1;
-  int local_world = 1;  // ranks on this node (threads = cores / local_world)
-  std::function<void()> barrier;  // required when world > 1
-};
 
 struct CrossvalSummary {
   std::vector<std::string> label_names;
@@ -44,9 +35,14 @@ struct CrossvalSummary {
   size_t studies_skipped = 0;
   // Rank 0: pooled out-of-fold AUROC per label (nullopt: undefined).
   std::vector<std::optional<double>> pooled_auroc;
+  bool cancelled = false;  // stopped at the cancel token before every fold was done
 };
 
-CrossvalSummary run_crossval(const CrossvalSpec& spec, const WorkerGroup& group = {});
+// Fold f runs on rank f % world; rank 0 writes the shared files and
+// aggregates after a barrier (ctx.comm, needed when world > 1). A cancel
+// request stops between folds (summary.cancelled; finished folds are kept
+// and a rerun skips them).
+CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext& ctx = {});
 
 struct DeploySummary {
   std::vector<std::string> label_names;
@@ -59,6 +55,6 @@ struct DeploySummary {
 // Outputs under spec.out_dir: fold-k-preds.csv per model, ensemble-preds.csv
 // (mean probability of the fold models), and with targets stats.csv and
 // plots/ (one curve per model plus the ensemble).
-DeploySummary run_deploy(const DeploySpec& spec);
+DeploySummary run_deploy(const DeploySpec& spec, const stages::RankContext& ctx = {});
 
 }  // namespace radclear::crossval

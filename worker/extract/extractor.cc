@@ -50,15 +50,9 @@ std::string utc_now() {
   return buf;
 }
 
-std::optional<storage::Split> parse_split(const std::string& s) {
-  if (s == "train") return storage::Split::kTrain;
-  if (s == "val") return storage::Split::kVal;
-  if (s == "test") return storage::Split::kTest;
-  return storage::Split::kUnknown;
-}
 
 // The studies of the requested splits (all when none), ascending id.
-std::vector<storage::StudyRecord> studies_of(const storage::SliceIndex& index, const std::vector<std::string>& splits) {
+std::vector<storage::StudyRecord> studies_of(const storage::SliceIndex& index, const std::vector<stages::Split>& splits) {
   std::vector<storage::StudyRecord> out;
   if (splits.empty()) {
     auto all = index.ListStudies();
@@ -66,7 +60,7 @@ std::vector<storage::StudyRecord> studies_of(const storage::SliceIndex& index, c
     return std::move(all.value());
   }
   for (const auto& s : splits) {
-    auto some = index.ListStudies(parse_split(s));
+    auto some = index.ListStudies(s);
     throw_if_error(some.status());
     for (auto& r : some.value()) out.push_back(std::move(r));
   }
@@ -174,7 +168,6 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
   spec.validate();
   const int rank = comm.rank();
   const int world = comm.world();
-  at::set_num_threads(std::max(1, options.threads_per_rank));
   // Inference GEMMs are called outside OpenMP regions: OpenBLAS may use the
   // rank's cores itself (with 1 thread a ViT forward ran at 0.75x Python's).
   set_openblas_threads(std::max(1, options.threads_per_rank));
@@ -184,7 +177,8 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
   result.arch = enc.arch;
   result.feature_dim = enc.feature_dim;
   result.image_size = enc.image_size;
-  result.set_id = storage::feature_set_id(enc.checkpoint_sha256, enc.arch, spec.windows, spec.dtype, enc.image_size);
+  result.set_id = storage::feature_set_id(enc.checkpoint_sha256, enc.arch, spec.windows,
+                                         stages::enum_name(spec.dtype), enc.image_size);
 
   storage::FeatureSetRecord set;
   set.set_id = result.set_id;
@@ -192,11 +186,15 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
   set.checkpoint_path = fs::absolute(spec.checkpoint).lexically_normal().string();
   set.checkpoint_sha256 = enc.checkpoint_sha256;
   set.windows = spec.windows;
-  set.dtype = spec.dtype;
+  set.dtype = stages::enum_name(spec.dtype);
   set.image_size = enc.image_size;
   set.dim = enc.feature_dim;
   set.out_dir = fs::absolute(spec.out).lexically_normal().string();
-  set.splits = spec.splits.empty() ? std::vector<std::string>{"all"} : spec.splits;
+  set.splits = {"all"};
+  if (!spec.splits.empty()) {
+    set.splits.clear();
+    for (const auto sp : spec.splits) set.splits.emplace_back(stages::enum_name(sp));
+  }
 
   if (rank == 0) {
     std::error_code ec;
@@ -254,7 +252,7 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
   rspec.prefetch_chunks = 2 * rspec.threads + 2;
 
   ShardJournal journal(journal_path(spec.out, result.set_id, rank));
-  const storage::FeatureDtype dtype = storage::parse_feature_dtype(spec.dtype);
+  const storage::FeatureDtype dtype = storage::parse_feature_dtype(stages::enum_name(spec.dtype));
   ProgressOptions popts;
   popts.label = "extract";
   popts.unit = "slices";
@@ -333,14 +331,20 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
       ++done;
       slices += rec.slices;
       rows += rec.rows;
+      if (options.on_study) options.on_study(done, static_cast<int64_t>(reader.studies().size()));
+      if (options.cancel.requested()) {
+        result.cancelled = true;  // finished studies are journaled; a rerun skips them
+        break;
+      }
     }
   }
   bar.finish();
   comm.barrier();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  int64_t counts[4] = {done, failed, slices, rows};
-  comm.allreduce(counts, 4, DType::kInt64, ReduceOp::kSum);
+  int64_t counts[5] = {done, failed, slices, rows, result.cancelled ? 1 : 0};
+  comm.allreduce(counts, 5, DType::kInt64, ReduceOp::kSum);
+  result.cancelled = counts[4] > 0;
   result.studies_done = counts[0];
   result.studies_failed = counts[1];
   result.slices = counts[2];
@@ -356,13 +360,14 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
     set.studies_total = result.studies_total;
     set.updated_utc = utc_now();
     throw_if_error(fi.PutSet(set));
-    YAML::Node resolved = spec.to_yaml();
+    YAML::Node resolved = stages::to_yaml(spec);
     resolved["arch"] = enc.arch;
     resolved["image_size"] = enc.image_size;
     resolved["feature_set"] = result.set_id;
     resolved["checkpoint_sha256"] = enc.checkpoint_sha256;
     resolved["radclear_version"] = version_string();
-    write_file_atomic(spec.out / "extract.yaml", YAML::Dump(resolved) + "\n");
+    // extract.yaml marks a finished run; a cancelled one is resumed by a rerun.
+    if (!result.cancelled) write_file_atomic(spec.out / "extract.yaml", YAML::Dump(resolved) + "\n");
   }
   comm.barrier();
   return result;

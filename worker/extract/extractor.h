@@ -12,8 +12,11 @@
 // a temporary name and renamed, so a killed run leaves no partial .h5.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "common/cancel.h"
 
 #include "worker/comm/communicator.h"
 #include "worker/extract/spec.h"
@@ -23,6 +26,11 @@ namespace radclear::worker {
 struct ExtractOptions {
   bool show_progress = true;  // rank 0's progress bar
   int threads_per_rank = 1;   // torch threads of this rank (node cores / ranks on the node)
+  // Checked after each finished study: a cancelled run records what it
+  // finished (a rerun skips those) and returns with ExtractResult::cancelled.
+  CancelToken cancel;
+  // Called after each study this rank finished, with (done, this rank's studies).
+  std::function<void(int64_t, int64_t)> on_study;
 };
 
 struct ExtractResult {
@@ -39,6 +47,7 @@ struct ExtractResult {
   double seconds = 0;           // wall time of the extraction loop
   double slices_per_second = 0; // all ranks together
   std::vector<std::string> failed_studies;  // this rank's
+  bool cancelled = false;       // some rank stopped at the cancel token
 };
 
 // Throws InvalidArgument for bad settings or weights that do not fit the

@@ -151,6 +151,14 @@ std::ofstream open_metrics(const fs::path& path) {
   return out;
 }
 
+// True on every rank when any rank was asked to stop, so all stop at the
+// same step (the next collective would otherwise hang).
+bool cancel_requested(const CancelToken& cancel, Communicator& comm) {
+  int32_t stop = cancel.requested() ? 1 : 0;
+  if (comm.world() > 1) comm.allreduce(&stop, 1, DType::kInt32, ReduceOp::kMax);
+  return stop != 0;
+}
+
 }  // namespace
 
 PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSample> samples, Communicator& comm,
@@ -159,7 +167,6 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   RADCLEAR_CHECK_EQ(comm.world(), plan.world, "plan made for another world size");
   if (samples.empty()) throw InvalidArgument("pretrain: the index holds no slices to train on");
   samples = epoch_samples(spec, std::move(samples));
-  at::set_num_threads(plan.threads_per_rank);
   set_openblas_threads(1);  // torch's OpenMP threads run the GEMMs (common/parallel.h)
   const bool lead = comm.rank() == 0;
 
@@ -258,7 +265,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   if (lead) {
     fs::create_directories(spec.out);
     YAML::Emitter y;
-    y << spec.to_yaml();
+    y << stages::to_yaml(spec);
     write_file_atomic(spec.out / "pretrain.yaml", std::string(y.c_str()) + "\n");
   }
 
@@ -308,6 +315,12 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     double lr = 0, m = spec.moco_m;
     for (int64_t step = first; step < steps; ++step) {
       if (options.max_steps > 0 && result.steps_run >= options.max_steps) return summarize();
+      if (cancel_requested(options.cancel, comm)) {
+        if (step > first) save(epoch, step);  // else the last epoch's checkpoint already resumes here
+        result.cancelled = true;
+        if (lead) spdlog::warn("pretrain: cancelled at epoch {} step {}; rerun to resume", epoch + 1, step);
+        return summarize();
+      }
       const auto t_ask = std::chrono::steady_clock::now();
       auto batch = first_batch ? first_batch : loader.next();
       RADCLEAR_CHECK(batch.has_value(), "rank {}: loader ended at step {} of {}", comm.rank(), step, steps);
@@ -351,6 +364,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
         metrics.flush();
       }
       if (spec.save_every > 0 && (step + 1) % spec.save_every == 0 && step + 1 < steps) save(epoch, step + 1);
+      if (options.on_step) options.on_step(epoch * steps + step + 1, spec.epochs * steps);
     }
     bar.finish();
     save(epoch + 1, 0);

@@ -5,8 +5,10 @@
 // outputs alone (--resume auto finds the newest valid checkpoint).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
+#include "common/cancel.h"
 #include "worker/comm/communicator.h"
 #include "worker/pretrain/spec.h"
 
@@ -27,6 +29,7 @@ struct PretrainResult {
   // to the optimizer step, and the part of it spent waiting for the batch.
   std::vector<double> step_seconds;
   std::vector<double> data_wait_seconds;
+  bool cancelled = false;  // stopped at the cancel token; the last checkpoint resumes the run
 };
 
 struct PretrainOptions {
@@ -37,6 +40,11 @@ struct PretrainOptions {
   // the first batch again, so the loader idles after filling its queue and
   // the steps cost what the model, loss, sync and optimizer cost.
   bool repeat_first_batch = false;
+  // Checked before every step (all ranks agree); a cancelled run saves a
+  // mid-epoch checkpoint and returns with PretrainResult::cancelled.
+  CancelToken cancel;
+  // Called on every rank after each step with (steps done, steps of the run).
+  std::function<void(int64_t, int64_t)> on_step;
 };
 
 // Throws InvalidArgument for bad settings, Error for a diverged loss (the

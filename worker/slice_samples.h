@@ -1,7 +1,7 @@
 #pragma once
 // The adapter from the RocksDB slice index to the slice pipeline's input:
-// index records -> data::SliceSample. It lives in the CLI (and stage
-// runners) because data/ must not depend on RocksDB.
+// index records -> data::SliceSample. It lives in worker/, beside the
+// stages that read the index, because data/ must not depend on RocksDB.
 #include <optional>
 #include <vector>
 
@@ -9,7 +9,7 @@
 #include "data/sample.h"
 #include "storage/index.h"
 
-namespace radclear::cli {
+namespace radclear::worker {
 
 // Every slice of the index in key order (study, series, z), or only the
 // slices of studies in `split`. SliceSample::id is the position in the
@@ -21,4 +21,4 @@ Result<std::vector<data::SliceSample>> slice_samples_from_index(const storage::S
 // One record -> one sample (exposed for tests).
 data::SliceSample to_slice_sample(const storage::SliceRecord& r, int64_t id);
 
-}  // namespace radclear::cli
+}  // namespace radclear::worker

@@ -1,6 +1,6 @@
-#include "cli/slice_samples.h"
+#include "worker/slice_samples.h"
 
-namespace radclear::cli {
+namespace radclear::worker {
 
 data::SliceSample to_slice_sample(const storage::SliceRecord& r, int64_t id) {
   data::SliceSample s;
@@ -35,4 +35,4 @@ Result<std::vector<data::SliceSample>> slice_samples_from_index(const storage::S
   return out;
 }
 
-}  // namespace radclear::cli
+}  // namespace radclear::worker

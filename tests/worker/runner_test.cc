@@ -1,0 +1,144 @@
+// The stage entry points called in process, as the coordinator's worker loop
+// calls them: several stages in one process, through the job runner, and a
+// cancelled pretraining that resumes to the weights of an uninterrupted run.
+#include "worker/runner/job_runner.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "storage/checkpoint/checkpoint.h"
+#include "worker/comm/communicator.h"
+
+namespace radclear::runner {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("radclear_runner_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    comm_ = worker::make_local_communicator();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  stages::RankContext context() {
+    stages::RankContext ctx;
+    ctx.comm = comm_.get();
+    ctx.threads = 2;
+    ctx.show_progress = false;
+    return ctx;
+  }
+  StageReport run(const stages::AnySpec& spec, stages::RankContext& ctx) {
+    auto r = run_stage(spec, ctx);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? r.value() : StageReport{};
+  }
+  // A tiny indexed data set, made by the synth and index stages in this process.
+  void make_data() {
+    auto ctx = context();
+    stages::SynthSpec synth;
+    synth.out = dir_ / "data";
+    synth.patients = 4;
+    synth.studies_per_patient = 1;
+    synth.slices = 16;
+    synth.size = 64;
+    run(synth, ctx);
+    stages::IndexSpec index;
+    index.data_root = dir_ / "data";
+    index.db = dir_ / "idx";
+    index.dl_info = dir_ / "data" / "DL_info.csv";
+    run(index, ctx);
+  }
+  stages::PretrainSpec pretrain_spec(const std::string& out) const {
+    stages::PretrainSpec p;
+    p.db = dir_ / "idx";
+    p.data = dir_ / "data";
+    p.out = dir_ / out;
+    p.arch = "vit_tiny";
+    p.image_size = 32;
+    p.batch_size = 8;
+    p.epochs = 2;
+    p.warmup_epochs = 1;
+    p.lr = 0.01;
+    p.moco_dim = 32;
+    p.moco_mlp_dim = 64;
+    p.workers = 1;
+    return p;
+  }
+  fs::path final_checkpoint(const stages::PretrainSpec& p) const {
+    return p.out / storage::moco_checkpoint_file_name(p.arch, p.name, p.epochs);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<worker::Communicator> comm_;
+};
+
+TEST_F(RunnerTest, FourStagesInOneProcessThroughPayloads) {
+  make_data();
+  auto ctx = context();
+  const auto pre = pretrain_spec("straight");
+  // The coordinator's path: the spec travels as a payload.
+  auto r = run_job(stages::to_payload(stages::AnySpec(pre)), ctx);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r.value().outcome, stages::Outcome::kDone);
+  ASSERT_TRUE(fs::exists(final_checkpoint(pre)));
+
+  stages::ExtractSpec ext;
+  ext.db = pre.db;
+  ext.data = pre.data;
+  ext.checkpoint = final_checkpoint(pre);
+  ext.out = dir_ / "features";
+  ext.windows = {"abdomen"};
+  const auto e = run(ext, ctx);
+  EXPECT_EQ(e.outcome, stages::Outcome::kDone);
+  EXPECT_EQ(e.failed_items, 0);
+  int files = 0;
+  for (const auto& f : fs::directory_iterator(ext.out)) files += f.path().extension() == ".h5";
+  EXPECT_EQ(files, 4);
+
+  // A bad spec comes back as InvalidArgument, not an exception.
+  ext.windows = {"liver"};
+  auto bad = run_stage(ext, ctx);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(RunnerTest, CancelledPretrainingResumesToTheUninterruptedWeights) {
+  make_data();
+  auto ctx = context();
+  const auto straight = pretrain_spec("straight");
+  ASSERT_EQ(run(straight, ctx).outcome, stages::Outcome::kDone);
+
+  // Cancel after 5 of the 16 steps (mid-epoch), as SIGINT would.
+  const auto cut = pretrain_spec("cancelled");
+  auto cancelling = context();
+  int64_t seen = 0;
+  cancelling.progress = [&](const stages::ProgressEvent& e) {
+    seen = e.done;
+    if (e.done >= 5) cancelling.cancel.request();
+  };
+  const auto first = run(cut, cancelling);
+  EXPECT_EQ(first.outcome, stages::Outcome::kCancelled);
+  EXPECT_EQ(seen, 5);
+  EXPECT_FALSE(fs::exists(final_checkpoint(cut)));
+
+  auto again = context();
+  ASSERT_EQ(run(cut, again).outcome, stages::Outcome::kDone);
+  const auto a = storage::load_moco_checkpoint(final_checkpoint(straight));
+  const auto b = storage::load_moco_checkpoint(final_checkpoint(cut));
+  ASSERT_EQ(a.state_dict.size(), b.state_dict.size());
+  for (const auto& kv : a.state_dict) {
+    const auto* other = b.state_dict.find(kv.key());
+    ASSERT_NE(other, nullptr) << kv.key();
+    EXPECT_TRUE(torch::allclose(kv.value().to(torch::kDouble), other->to(torch::kDouble), 1e-6, 1e-7)) << kv.key();
+  }
+}
+
+}  // namespace
+}  // namespace radclear::runner
