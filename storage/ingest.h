@@ -170,5 +170,12 @@ bool is_safe_relative_path(std::string_view rel);
 // The slice identity of a listed path, or nullopt when the path is not a
 // slice of `layout` (wrong depth, folder name, extension).
 std::optional<SliceId> slice_id_from_path(std::string_view rel_path, Layout layout);
+// The DeepLesion folder that holds the study folders.
+inline constexpr std::string_view kDeepLesionImages = "Images_png";
+// ASCII lower case ("PNG" -> "png").
+std::string lower_ascii(std::string_view s);
+// DeepLesion's folder "<patient>_<study>_<series>" -> its three parts; false
+// when it has fewer than two underscores.
+bool parse_deeplesion_folder(std::string_view dir, std::string_view parts[3]);
 
 }  // namespace radclear::storage

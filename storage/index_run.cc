@@ -1,0 +1,62 @@
+// run_index: list, ingest and verify, as `radclear index` runs them.
+#include "storage/ingest.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace radclear::storage {
+
+namespace fs = std::filesystem;
+
+// ---- the stage -----------------------------------------------------------------
+
+Status run_index(const IndexSpec& spec, const IndexRunOptions& run, IndexRunReport* report) {
+  *report = IndexRunReport();
+  if (spec.data_root.empty()) return Status::InvalidArgument("--data is required");
+  if (spec.db.empty()) return Status::InvalidArgument("--db is required");
+  for (const auto* csv : {&spec.dl_info, &spec.lesion_csv, &spec.clinical_csv}) {
+    std::error_code ec;
+    if (!csv->empty() && !fs::is_regular_file(*csv, ec)) {
+      return Status::InvalidArgument(fmt::format("CSV {} does not exist", csv->string()));
+    }
+  }
+  LayoutChoice choice = spec.layout;
+  if (choice == LayoutChoice::kAuto && !spec.dl_info.empty()) choice = LayoutChoice::kDeepLesion;
+  auto listing = list_data_root(spec.data_root, choice, spec.threads);
+  if (!listing.ok()) return listing.status();
+  spdlog::info("{}: {} slices ({} layout), {} other entries ignored", spec.data_root.string(),
+               listing->files.size(), layout_name(listing->layout), listing->ignored);
+
+  IndexOptions io;
+  io.bulk_load = true;
+  auto index = SliceIndex::Open(spec.db, io);
+  if (!index.ok()) return index.status();
+
+  IngestOptions options;
+  auto given = [](const fs::path& p) { return p.empty() ? std::nullopt : std::make_optional(p); };
+  options.dl_info = given(spec.dl_info);
+  options.lesion_csv = given(spec.lesion_csv);
+  options.clinical_csv = given(spec.clinical_csv);
+  options.strict = spec.strict;
+  options.progress = run.progress;
+  options.on_batch = [&run](const IngestReport&) { return !run.cancel.requested(); };
+  std::error_code ec;
+  options.data_root_label = fs::absolute(spec.data_root, ec).lexically_normal().string();
+  Status s = ingest(*index.value(), listing.value(), options, &report->ingest);
+  if (!s.ok() && run.cancel.requested()) {
+    report->cancelled = true;  // every study written so far is complete; a rerun finishes the rest
+    return index.value()->Flush();
+  }
+  if (!s.ok()) return s;
+  s = index.value()->Flush();
+  if (!s.ok()) return s;
+  if (spec.verify) {
+    VerifyReport v;
+    s = verify_files(*index.value(), spec.data_root, spec.threads, &v);
+    if (!s.ok()) return s;
+    report->verify = std::move(v);
+  }
+  return Status::Ok();
+}
+
+}  // namespace radclear::storage
