@@ -136,23 +136,40 @@ CMAKE_COMMON=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DGPU_CHECK_CXX_STANDARD="$CXX
   -DCMAKE_CUDA_ARCHITECTURES=90)
 command -v nvcc >/dev/null && CMAKE_COMMON+=(-DCMAKE_CUDA_COMPILER="$(command -v nvcc)")
 export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
+configure() {  # configure MODE: TorchConfig or manual (into a fresh $BUILD: no cached Torch_DIR)
+  if [[ $1 == TorchConfig ]]; then
+    timeout 120 cmake -S "$ROOT/scripts/gpu_check" -B "$BUILD" "${CMAKE_COMMON[@]}" -DGPU_CHECK_TORCH_MANUAL=OFF \
+      ${TORCH_PREFIX:+-DCMAKE_PREFIX_PATH="$TORCH_PREFIX"} >>"$BUILD_LOG" 2>&1
+  else
+    rm -rf "$BUILD"
+    timeout 120 cmake -S "$ROOT/scripts/gpu_check" -B "$BUILD" "${CMAKE_COMMON[@]}" -DGPU_CHECK_TORCH_MANUAL=ON \
+      -DGPU_CHECK_TORCH_INCLUDE="$TORCH_INCLUDE" -DGPU_CHECK_TORCH_LIBDIR="$TORCH_LIBDIR" \
+      -DGPU_CHECK_TORCH_ABI="$TORCH_ABI" >>"$BUILD_LOG" 2>&1
+  fi
+}
+compile() {  # -k 0: build every target that can be built, so one broken file does not take all
+  timeout "${GPU_CHECK_BUILD_TIMEOUT_S:-300}" cmake --build "$BUILD" -j "$JOBS" -- -k 0 >>"$BUILD_LOG" 2>&1
+}
 build_ok=0
 if [[ -n "$TORCH_VERSION" ]]; then
   t0=$(date +%s)
   mode=TorchConfig
-  if ! timeout 120 cmake -S "$ROOT/scripts/gpu_check" -B "$BUILD" "${CMAKE_COMMON[@]}" \
-      ${TORCH_PREFIX:+-DCMAKE_PREFIX_PATH="$TORCH_PREFIX"} >>"$BUILD_LOG" 2>&1; then
+  if ! configure TorchConfig; then
     echo "gpu_check: configuring with TorchConfig failed; taking torch's folders by hand" | tee -a "$BUILD_LOG"
     mode=manual
-    rm -rf "$BUILD"
-    timeout 120 cmake -S "$ROOT/scripts/gpu_check" -B "$BUILD" "${CMAKE_COMMON[@]}" -DGPU_CHECK_TORCH_MANUAL=ON \
-      -DGPU_CHECK_TORCH_INCLUDE="$TORCH_INCLUDE" -DGPU_CHECK_TORCH_LIBDIR="$TORCH_LIBDIR" \
-      -DGPU_CHECK_TORCH_ABI="$TORCH_ABI" >>"$BUILD_LOG" 2>&1 || mode="failed"
+    configure manual || mode=failed
   fi
   if [[ "$mode" != failed ]]; then
-    # -k 0: build every target that can be built, so one broken file does not take all.
-    timeout "${GPU_CHECK_BUILD_TIMEOUT_S:-300}" cmake --build "$BUILD" -j "$JOBS" -- -k 0 >>"$BUILD_LOG" 2>&1
+    compile
     rc=$?
+    # TorchConfig configured but its link line did not work (no compiler
+    # error in our sources): link against torch's folders by hand instead.
+    if [[ "$mode" == TorchConfig && ! -x "$BUILD/gpu_check" ]] && ! grep -q '\.cc:[0-9]*:[0-9]*: error' "$BUILD_LOG"; then
+      echo "gpu_check: no gpu_check from the TorchConfig build; taking torch's folders by hand" | tee -a "$BUILD_LOG"
+      mode=manual
+      configure manual && compile
+      rc=$?
+    fi
     [[ -x "$BUILD/gpu_check" ]] && build_ok=1
     status=PASS
     ((rc != 0)) && status=FAIL
