@@ -61,7 +61,7 @@ torch::Tensor shift_mask(int64_t h, int64_t wd, int64_t w, int64_t sh, int64_t s
   }
   const auto win = to_windows(labels.view({1, h, wd, 1}), w).squeeze(-1);  // [nW, N]
   const auto differs = win.unsqueeze(1) != win.unsqueeze(2);
-  return torch::zeros(differs.sizes(), o).masked_fill_(differs, -100.0);
+  return torch::zeros(differs.sizes(), o).masked_fill_(differs.to(o.device()), -100.0);
 }
 
 class WindowAttentionImpl : public nn::Module {

@@ -24,11 +24,13 @@ torch::Tensor per_channel(const torch::Tensor& v, const torch::Tensor& like) {
 }
 
 // Sums in float64 for the collective: the statistics of a large global
-// batch lose digits in float32.
-torch::Tensor allreduce_sum(torch::Tensor t, BatchStatsReducer& reducer) {
-  auto d = t.to(torch::kFloat64).contiguous();
+// batch lose digits in float32. The reducer takes host memory, so CUDA
+// statistics (2C + 1 values) go through the host and come back to `t`'s
+// device.
+torch::Tensor allreduce_sum(const torch::Tensor& t, BatchStatsReducer& reducer) {
+  auto d = t.to(torch::kCPU, torch::kFloat64).contiguous();
   reducer.allreduce_sum(d.data_ptr<double>(), static_cast<size_t>(d.numel()));
-  return d;
+  return d.to(t.device());
 }
 
 struct BatchNormFunction : public torch::autograd::Function<BatchNormFunction> {
@@ -122,8 +124,9 @@ void BatchNormImpl::reset() {
 }
 
 torch::Tensor BatchNormImpl::forward(const torch::Tensor& in) {
-  // Statistics in float32 also under bf16 autocast (models/layers/autocast.h).
-  const torch::Tensor input = in.scalar_type() == torch::kBFloat16 ? in.to(torch::kFloat) : in;
+  // Statistics in float32 also under bf16/fp16 autocast (models/layers/autocast.h).
+  const bool reduced = in.scalar_type() == torch::kBFloat16 || in.scalar_type() == torch::kHalf;
+  const torch::Tensor input = reduced ? in.to(torch::kFloat) : in;
   RADCLEAR_CHECK(input.dim() >= 2 && input.size(1) == options.num_features,
                  "BatchNorm({}) got input of shape {}", options.num_features, c10::str(input.sizes()));
   const bool use_batch_stats = is_training() || !options.track_running_stats;

@@ -93,7 +93,7 @@ MocoImpl::MocoImpl(const EncoderFactory& make_backbone, const MocoOptions& optio
 }
 
 torch::Tensor MocoImpl::encode(BackboneImpl& encoder, const torch::Tensor& x) {
-  CpuBf16Autocast autocast(bf16_backbones_);
+  AutocastScope autocast(x.device().type(), backbone_precision_);
   return encoder.forward_features(x).to(torch::kFloat);
 }
 

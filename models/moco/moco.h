@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "models/backbones/backbone.h"
+#include "models/layers/autocast.h"
 
 namespace radclear::models {
 
@@ -70,10 +71,15 @@ class MocoImpl : public torch::nn::Module {
   // keep their own running statistics). Requires 0 <= m <= 1.
   void update_momentum_encoder(double m);
 
-  // Runs both backbones under CPU bf16 autocast (models/layers/autocast.h);
-  // projector, predictor and the loss stay float32, as do all parameters.
-  void set_bf16_backbones(bool on) { bf16_backbones_ = on; }
-  bool bf16_backbones() const { return bf16_backbones_; }
+  // Runs both backbones under autocast to `precision` on the device of the
+  // input (models/layers/autocast.h): bf16 on CPU or CUDA, fp16 on CUDA
+  // only (train it with a LossScaler). Projector, predictor and the loss
+  // stay float32, as do all parameters. Default: fp32.
+  void set_backbone_precision(Precision precision) { backbone_precision_ = precision; }
+  Precision backbone_precision() const { return backbone_precision_; }
+  // set_backbone_precision(on ? bf16 : fp32).
+  void set_bf16_backbones(bool on) { backbone_precision_ = on ? Precision::kBf16 : Precision::kFp32; }
+  bool bf16_backbones() const { return backbone_precision_ == Precision::kBf16; }
 
   BackboneImpl& base_encoder() { return *base_; }
   BackboneImpl& momentum_encoder() { return *momentum_; }
@@ -90,7 +96,7 @@ class MocoImpl : public torch::nn::Module {
   torch::nn::Sequential base_head_{nullptr};
   torch::nn::Sequential momentum_head_{nullptr};
   torch::nn::Sequential predictor_{nullptr};
-  bool bf16_backbones_ = false;
+  Precision backbone_precision_ = Precision::kFp32;
 
   // forward_features under the precision above, returned as float32.
   torch::Tensor encode(BackboneImpl& encoder, const torch::Tensor& x);

@@ -32,8 +32,9 @@ struct StepBenchSpec {
   // Seconds spent measuring the SGEMM rate. Default: 1.
   double sgemm_seconds = 1.0;
   uint64_t seed = 0;
-  // Backbones under CPU bf16 autocast (MocoImpl::set_bf16_backbones), as
-  // `radclear pretrain --precision bf16`. Default: false (fp32).
+  // Backbones under bf16 autocast on the step's device
+  // (MocoImpl::set_bf16_backbones), as `radclear pretrain --precision bf16`.
+  // Default: false (fp32).
   bool bf16 = false;
 };
 

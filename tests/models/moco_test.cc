@@ -2,7 +2,6 @@
 // (scripts/golden/moco_loss.py), MLP builder, head recipes, EMA, schedules.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <ATen/autocast_mode.h>
 
 #include <cmath>
 #include <fstream>
@@ -269,7 +268,7 @@ TEST(Moco, Bf16BackbonesStayCloseToFp32) {
     };
     const auto [f32, g32] = run(false);
     const auto [f16, g16] = run(true);
-    EXPECT_FALSE(at::autocast::is_cpu_enabled()) << "the autocast scope leaked";
+    EXPECT_FALSE(autocast_enabled(torch::kCPU)) << "the autocast scope leaked";
     EXPECT_EQ(g16.scalar_type(), torch::kFloat);
     EXPECT_TRUE(torch::isfinite(g16).all().item<bool>());
     EXPECT_FALSE(torch::equal(f16, f32)) << "bf16 changed nothing: autocast did not run";
@@ -286,7 +285,7 @@ TEST(Moco, Bf16BackbonesStayCloseToFp32) {
     EXPECT_EQ(t.scalar_type(), torch::kFloat);
     EXPECT_TRUE(torch::isfinite(t).all().item<bool>());
   }
-  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  EXPECT_FALSE(autocast_enabled(torch::kCPU));
 }
 
 TEST(Schedules, LearningRateFollowsWarmupThenHalfCosine) {
