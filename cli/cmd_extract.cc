@@ -36,7 +36,7 @@ Runner setup_extract(CLI::App& app) {
   app.add_option("--arch", s.arch, "Backbone (taken from a MoCo checkpoint when omitted)");
   app.add_option("--windows", s.windows, "CT windows, rows of a slice in this order (abdomen, lung, bone, mediastinum, W/L)")
       ->delimiter(',')
-      ->default_str("abdomen,lung");
+      ->default_str("the checkpoint's pretraining windows, else abdomen,lung");
   app.add_option("--split", s.splits, "Splits to extract: train, val, test, unknown (default: all studies)")
       ->delimiter(',');
   app.add_option("--batch-size", s.batch_size, "Rows per forward pass")->capture_default_str();

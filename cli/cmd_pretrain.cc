@@ -21,7 +21,7 @@ namespace radclear::cli {
 Runner setup_pretrain(CLI::App& app) {
   struct Flags {
     worker::PretrainSpec spec;
-    std::string config, sampling = "Lesion", optimizer = "adamw", precision = "fp32";
+    std::string config, sampling = "Lesion", optimizer = "adamw", precision = "fp32", views = "clear";
     bool quiet = false;
   };
   auto f = std::make_shared<Flags>();
@@ -52,11 +52,12 @@ Runner setup_pretrain(CLI::App& app) {
   app.add_flag("--moco-m-cos", s.moco_m_cos, "Cosine schedule of the momentum towards 1");
   app.add_option("--moco-t", s.moco_t, "Softmax temperature")->capture_default_str();
   app.add_flag("--stop-grad-conv1", s.stop_grad_conv1, "Freeze the ViT patch projection");
-  app.add_option("--crop-min", s.crop_min, "Minimum crop scale")->capture_default_str();
+  app.add_option("--views", f->views, "View recipe: clear (CLEAR's MoCo v3 augmentations) or ct (CT-native: window jitter, crops from half the area, square lesion crops)")->capture_default_str();
+  app.add_option("--crop-min", s.crop_min, "Minimum crop area fraction (0: the views' own, clear 0.08, ct 0.5)")->capture_default_str();
   app.add_option("--lesion-repeat", s.lesion_repeat, "Times each lesion slice appears per epoch (oversampling)")
       ->capture_default_str();
-  app.add_option("--window", s.window, "CT window for 16-bit slices (abdomen, lung, bone, mediastinum or W/L)")
-      ->capture_default_str();
+  app.add_option("--windows", s.windows, "CT windows for 16-bit slices, one drawn per sample (abdomen, lung, bone, mediastinum or W/L); extraction defaults to them")
+      ->delimiter(',')->default_str("abdomen,lung");
   app.add_option("--grad-clip", s.grad_clip, "Max gradient norm, 0 = off")->capture_default_str();
   app.add_option("--precision", f->precision, "fp32, or bf16: backbones under CPU bf16 autocast (faster where the CPU has AVX512-BF16/AMX)")->capture_default_str();
   app.add_option("--bucket-cap-mb", s.bucket_cap_mb, "Gradient allreduce bucket size")->capture_default_str();
@@ -77,6 +78,7 @@ Runner setup_pretrain(CLI::App& app) {
     from_flags.sampling = worker::parse_sampling(f->sampling);
     from_flags.optimizer = worker::parse_optimizer(f->optimizer);
     from_flags.precision = worker::parse_precision(f->precision);
+    from_flags.views = worker::parse_view_recipe(f->views);
     spec.merge_yaml(given_flags(app, from_flags.to_yaml(), {{"wd", "weight_decay"}}), "command line");
 
     MpiScope mpi;

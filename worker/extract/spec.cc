@@ -14,7 +14,6 @@ void ExtractSpec::validate() const {
   need(!data.empty(), "--data is required (the data root the index was built from)");
   need(!checkpoint.empty(), "--checkpoint is required");
   need(!out.empty(), "--out is required");
-  need(!windows.empty(), "--windows needs at least one CT window");
   for (const auto& w : windows) data::parse_ct_window(w);  // throws with the known names
   for (size_t i = 0; i < windows.size(); ++i) {
     for (size_t j = 0; j < i; ++j) need(windows[i] != windows[j], fmt::format("window '{}' is listed twice", windows[i]));

@@ -11,6 +11,9 @@
 
 namespace radclear::worker {
 
+// The reference's two windows, for checkpoints that record none.
+inline const std::vector<std::string> kDefaultExtractWindows{"abdomen", "lung"};
+
 struct ExtractSpec {
   std::filesystem::path db;          // RocksDB slice index (required)
   std::filesystem::path data;        // data root the index paths are relative to (required)
@@ -19,9 +22,10 @@ struct ExtractSpec {
   // Backbone registry name. Required for a bare state dict; for a MoCo
   // checkpoint it must match the checkpoint's arch when given. Default: "".
   std::string arch;
-  // CT windows for 16-bit slices; rows of a slice follow this order.
-  // Default: abdomen, lung (the reference's two windows).
-  std::vector<std::string> windows{"abdomen", "lung"};
+  // CT windows for 16-bit slices; rows of a slice follow this order. Empty:
+  // the windows recorded with a radclear checkpoint (those it was pretrained
+  // in), else kDefaultExtractWindows. Default: empty.
+  std::vector<std::string> windows;
   // Splits to extract ("train", "val", "test", "unknown"); empty = all.
   std::vector<std::string> splits;
   int64_t batch_size = 64;           // rows per forward pass. Default: 64

@@ -2,14 +2,24 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "common/check.h"
 #include "common/yaml_fields.h"
+#include "data/window.h"
 
 namespace radclear::worker {
 
 std::string to_string(Sampling s) { return s == Sampling::kLesion ? "Lesion" : "None"; }
 std::string to_string(OptimizerKind o) { return o == OptimizerKind::kAdamW ? "adamw" : "lars"; }
 std::string to_string(Precision p) { return p == Precision::kFloat32 ? "fp32" : "bf16"; }
+std::string to_string(ViewRecipe v) { return v == ViewRecipe::kClear ? "clear" : "ct"; }
+
+ViewRecipe parse_view_recipe(const std::string& s) {
+  if (s == "clear") return ViewRecipe::kClear;
+  if (s == "ct") return ViewRecipe::kCt;
+  throw InvalidArgument(fmt::format("views: '{}' is not one of clear, ct", s));
+}
 
 Sampling parse_sampling(const std::string& s) {
   if (s == "Lesion" || s == "lesion") return Sampling::kLesion;
@@ -40,14 +50,18 @@ void PretrainSpec::validate() const {
   need(!arch.empty(), "--arch is required");
   need(image_size >= 16 && image_size % 16 == 0, fmt::format("image_size must be a multiple of 16, got {}", image_size));
   need(moco_dim > 0 && moco_mlp_dim > 0, "moco_dim and moco_mlp_dim must be positive");
-  need(crop_min > 0 && crop_min <= 1, fmt::format("crop_min must be in (0, 1], got {}", crop_min));
+  need(crop_min >= 0 && crop_min <= 1, fmt::format("crop_min must be in (0, 1] or 0 (the views' own), got {}", crop_min));
+  need(!windows.empty(), "windows needs at least one CT window");
+  for (size_t i = 0; i < windows.size(); ++i) {
+    data::parse_ct_window(windows[i]);  // throws with the known names
+    for (size_t j = 0; j < i; ++j) need(windows[i] != windows[j], fmt::format("window '{}' is listed twice", windows[i]));
+  }
   need(lesion_repeat >= 1, fmt::format("lesion_repeat must be >= 1, got {}", lesion_repeat));
   need(batch_size > 0, fmt::format("batch_size must be positive, got {}", batch_size));
   need(epochs > 0, fmt::format("epochs must be positive, got {}", epochs));
   need(lr > 0, fmt::format("lr must be positive, got {}", lr));
   need(weight_decay >= 0, fmt::format("weight_decay must be >= 0, got {}", weight_decay));
-  need(warmup_epochs >= 0 && warmup_epochs <= static_cast<double>(epochs),
-       fmt::format("warmup_epochs must be in 0..epochs ({}), got {}", epochs, warmup_epochs));
+  need(warmup_epochs >= 0, fmt::format("warmup_epochs must be >= 0, got {}", warmup_epochs));
   need(moco_m >= 0 && moco_m <= 1, fmt::format("moco_m must be in [0, 1], got {}", moco_m));
   need(moco_t > 0, fmt::format("moco_t must be positive, got {}", moco_t));
   need(grad_clip >= 0, fmt::format("grad_clip must be >= 0, got {}", grad_clip));
@@ -71,9 +85,10 @@ YAML::Node PretrainSpec::to_yaml() const {
   n["stop_grad_conv1"] = stop_grad_conv1;
   n["sampling"] = to_string(sampling);
   n["sample_weight"] = sample_weight;
+  n["views"] = to_string(views);
   n["crop_min"] = crop_min;
   n["lesion_repeat"] = lesion_repeat;
-  n["window"] = window;
+  n["windows"] = windows;
   n["batch_size"] = batch_size;
   n["epochs"] = epochs;
   n["optimizer"] = to_string(optimizer);
@@ -96,7 +111,7 @@ YAML::Node PretrainSpec::to_yaml() const {
 void PretrainSpec::merge_yaml(const YAML::Node& node, const std::string& ctx) {
   check_known_keys(node,
                    {"db", "data", "out", "name", "resume", "arch", "image_size", "moco_dim", "moco_mlp_dim",
-                    "stop_grad_conv1", "sampling", "sample_weight", "crop_min", "lesion_repeat", "window",
+                    "stop_grad_conv1", "sampling", "sample_weight", "views", "crop_min", "lesion_repeat", "windows", "window",
                     "batch_size", "epochs", "optimizer", "lr", "weight_decay", "warmup_epochs", "moco_m",
                     "moco_m_cos", "moco_t", "grad_clip", "precision", "bucket_cap_mb", "seed", "print_freq",
                     "save_every", "workers"},
@@ -115,9 +130,15 @@ void PretrainSpec::merge_yaml(const YAML::Node& node, const std::string& ctx) {
   read_field(node, "sampling", s, ctx);
   if (!s.empty()) sampling = parse_sampling(s);
   read_field(node, "sample_weight", sample_weight, ctx);
+  s.clear();
+  read_field(node, "views", s, ctx);
+  if (!s.empty()) views = parse_view_recipe(s);
   read_field(node, "crop_min", crop_min, ctx);
   read_field(node, "lesion_repeat", lesion_repeat, ctx);
-  read_field(node, "window", window, ctx);
+  read_field(node, "windows", windows, ctx);
+  s.clear();
+  read_field(node, "window", s, ctx);  // a pretrain.yaml from before `windows`
+  if (!s.empty()) windows = {s};
   read_field(node, "batch_size", batch_size, ctx);
   read_field(node, "epochs", epochs, ctx);
   s.clear();
@@ -149,6 +170,15 @@ PretrainPlan resolve_pretrain(const PretrainSpec& spec, int rank, int world, int
   }
   PretrainPlan plan;
   plan.spec = spec;
+  // A run shorter than the warmup would never reach its peak nor decay:
+  // warm up over the first half instead, so `--epochs 1` works as a trial.
+  if (spec.warmup_epochs > static_cast<double>(spec.epochs)) {
+    plan.spec.warmup_epochs = static_cast<double>(spec.epochs) / 2;
+    if (rank == 0) {
+      spdlog::warn("pretrain: warmup_epochs {} exceeds the run's {} epoch(s); warming up over {} instead",
+                   spec.warmup_epochs, spec.epochs, plan.spec.warmup_epochs);
+    }
+  }
   plan.rank = rank;
   plan.world = world;
   plan.batch_per_rank = spec.batch_size / world;

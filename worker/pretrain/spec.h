@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -15,6 +16,7 @@ namespace radclear::worker {
 enum class Sampling { kLesion, kNone };  // --sampling Lesion|None
 enum class OptimizerKind { kAdamW, kLars };
 enum class Precision { kFloat32, kBFloat16 };
+enum class ViewRecipe { kClear, kCt };  // --views clear|ct (data/lecl_views.h, data/ct_views.h)
 
 struct PretrainSpec {
   // Inputs and outputs.
@@ -34,11 +36,18 @@ struct PretrainSpec {
   // LeCL.
   Sampling sampling = Sampling::kLesion;  // Default: Lesion
   double sample_weight = 1.0;      // w of the lesion negatives; <= 0 gives plain MoCo. Default: 1
-  double crop_min = 0.08;          // RandomResizedCrop scale floor. Default: 0.08
+  // clear: CLEAR's MoCo v3 augmentations; ct: CT-native views (window
+  // jitter, crops from half the area, square lesion crops). Default: clear
+  ViewRecipe views = ViewRecipe::kClear;
+  // RandomResizedCrop area floor; 0 = the recipe's (clear 0.08, ct 0.5). Default: 0
+  double crop_min = 0;
   // Each lesion slice appears this many times per epoch (oversampling; only
   // with sampling Lesion). 1 = once, as the reference. Default: 1
   int64_t lesion_repeat = 1;
-  std::string window = "abdomen";  // CT window for 16-bit slices. Default: abdomen
+  // CT windows for 16-bit slices; each sample is shown in one, drawn per
+  // sample. Recorded in the checkpoint: extraction uses them by default.
+  // Default: abdomen, lung (the windows extraction embeds)
+  std::vector<std::string> windows{"abdomen", "lung"};
 
   // Optimisation.
   int64_t batch_size = 256;        // global batch over all ranks. Default: 256
@@ -84,8 +93,10 @@ PretrainPlan resolve_pretrain(const PretrainSpec& spec, int rank, int world, int
 std::string to_string(Sampling s);
 std::string to_string(OptimizerKind o);
 std::string to_string(Precision p);
+std::string to_string(ViewRecipe v);
 Sampling parse_sampling(const std::string& s);
 OptimizerKind parse_optimizer(const std::string& s);
 Precision parse_precision(const std::string& s);
+ViewRecipe parse_view_recipe(const std::string& s);
 
 }  // namespace radclear::worker
