@@ -80,7 +80,7 @@ void BM_LeclPipeline(benchmark::State& state) {
     s.lesion = true;
     s.boxes = {f.box};
   }
-  const SlicePipeline pipe("", "abdomen", LeclViewSpec{});
+  const SlicePipeline pipe("", {"abdomen"}, LeclViewSpec{});
   std::vector<float> v1(3 * 224 * 224), v2(3 * 224 * 224);
   int64_t i = 0;
   for (auto _ : state) {

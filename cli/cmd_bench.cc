@@ -122,7 +122,7 @@ int run_bench_loader(const LoaderBenchFlags& f) {
   spec.threads = threads;
   spec.prefetch_batches = std::max(4, 2 * threads);
   spec.seed = f.seed;
-  spec.window = f.window;
+  spec.windows = {f.window};
   spec.views = data::lecl_view_spec(f.size);  // as the trainer makes them
   spec.strict = f.strict;
   data::ShardSpec shard;
@@ -134,7 +134,7 @@ int run_bench_loader(const LoaderBenchFlags& f) {
   const auto perm = loader.sampler().permutation(0);
   std::vector<data::SliceSample> chosen;
   for (int64_t i = f.batch; i < need; ++i) chosen.push_back(samples[perm[i]]);
-  const data::SlicePipeline pipe(f.data, f.window, spec.views);
+  const data::SlicePipeline pipe(f.data, {f.window}, spec.views);
   int64_t lesion_slices = 0, bytes = 0;
   // Warm the page cache so both measurements read from memory.
   for (const auto& s : chosen) {

@@ -98,6 +98,7 @@ Runner setup_bench_pretrain(CLI::App& app) {
   struct Flags {
     worker::PretrainSpec spec;
     std::string sampling = "Lesion", optimizer = "adamw", precision = "fp32";
+    std::string window = "abdomen";  // one window, as the Python reference loads slices
     int steps = 6;
     int warmup = 2;
     int threads = 0;
@@ -117,7 +118,7 @@ Runner setup_bench_pretrain(CLI::App& app) {
   app.add_option("--moco-mlp-dim", s.moco_mlp_dim, "Hidden width of the MLP heads")->capture_default_str();
   app.add_option("--sampling", f->sampling, "Lesion or None")->capture_default_str();
   app.add_option("--optimizer", f->optimizer, "adamw or lars")->capture_default_str();
-  app.add_option("--window", s.window, "CT window")->capture_default_str();
+  app.add_option("--window", f->window, "CT window")->capture_default_str();
   app.add_option("--precision", f->precision, "fp32 or bf16 (the Python reference runs fp32, as on CPU)")
       ->capture_default_str();
   app.add_option("--steps", f->steps, "Timed steps per measurement")->capture_default_str()->check(CLI::Range(1, 100000));
@@ -136,6 +137,7 @@ Runner setup_bench_pretrain(CLI::App& app) {
   return [f] {
     worker::PretrainSpec spec = f->spec;
     spec.sampling = stages::parse_enum<stages::Sampling>(f->sampling);
+    spec.windows = {f->window};
     spec.optimizer = stages::parse_enum<stages::OptimizerKind>(f->optimizer);
     spec.precision = stages::parse_enum<stages::Precision>(f->precision);
     spec.resume = "none";
@@ -221,7 +223,7 @@ Runner setup_bench_pretrain(CLI::App& app) {
           "'{}' '{}' --list '{}' --arch {} --image-size {} --batch-size {} --moco-dim {} --moco-mlp-dim {} "
           "--window {} --steps {} --warmup {} --threads {} --workers {} --json",
           f->python, f->script, list.string(), spec.arch, spec.image_size, spec.batch_size, spec.moco_dim,
-          spec.moco_mlp_dim, spec.window, f->steps, f->warmup, plan.threads_per_rank, plan.loader_threads));
+          spec.moco_mlp_dim, f->window, f->steps, f->warmup, plan.threads_per_rank, plan.loader_threads));
       out["python"] = py;
       out["speedup_vs_python"] = (b / e2e.mean) / py.at("images_per_s").get<double>();
     }

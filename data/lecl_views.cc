@@ -10,19 +10,12 @@
 
 namespace radclear::data {
 
-namespace {
-
-// Origin of a crop of length `len` on an axis of `size` pixels holding the
-// box [lo, hi]: uniform over the positions that keep the box inside when it
-// fits, else centred on the box.
-int crop_origin(double lo, double hi, int len, SampleRng& rng) {
+int box_crop_origin(double lo, double hi, int len, SampleRng& rng) {
   const int first = static_cast<int>(std::ceil(hi)) - len;  // crop end >= hi
   const int last = static_cast<int>(std::floor(lo));        // crop start <= lo
   if (first <= last) return static_cast<int>(rng.uniform_int(first, last));
   return static_cast<int>(std::lround((lo + hi) / 2.0 - len / 2.0));
 }
-
-}  // namespace
 
 LeclViewSpec lecl_view_spec(int out_size, double crop_min) {
   LeclViewSpec spec;
@@ -40,12 +33,12 @@ cv::Rect lesion_crop_rect(int height, int width, const LesionBox& box, double cr
   const double f = std::sqrt(crop_min);
   const int w = std::max(1, static_cast<int>(rng.uniform(f * width, width)));
   const int h = std::max(1, static_cast<int>(rng.uniform(f * height, height)));
-  const int x0 = crop_origin(box.x1, box.x2, w, rng);
-  const int y0 = crop_origin(box.y1, box.y2, h, rng);
+  const int x0 = box_crop_origin(box.x1, box.x2, w, rng);
+  const int y0 = box_crop_origin(box.y1, box.y2, h, rng);
   return {x0, y0, w, h};
 }
 
-cv::Mat crop_with_fill(const cv::Mat& img, const cv::Rect& rect, uint8_t fill) {
+cv::Mat crop_with_fill(const cv::Mat& img, const cv::Rect& rect, double fill) {
   const cv::Rect inside = rect & cv::Rect(0, 0, img.cols, img.rows);
   if (inside == rect) return img(rect);
   cv::Mat out(rect.size(), img.type(), cv::Scalar::all(fill));

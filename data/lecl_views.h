@@ -33,12 +33,18 @@ struct LeclViewSpec {
 // relative to the view (2 px wipes out the few-pixel lesions of a 96 px view).
 LeclViewSpec lecl_view_spec(int out_size, double crop_min = 0.08);
 
+// Origin of a crop of length `len` on an axis holding the box [lo, hi]:
+// uniform over the positions that keep the box inside when it fits, else
+// centred on the box.
+int box_crop_origin(double lo, double hi, int len, SampleRng& rng);
+
 // Integer crop rectangle for the lesion view of a height x width slice; may
 // extend outside the image.
 cv::Rect lesion_crop_rect(int height, int width, const LesionBox& box, double crop_min, SampleRng& rng);
 
-// img(rect), with the part of `rect` outside `img` filled with `fill`.
-cv::Mat crop_with_fill(const cv::Mat& img, const cv::Rect& rect, uint8_t fill);
+// img(rect), with the part of `rect` outside `img` filled with `fill` (any
+// pixel type: -1024 pads a HU slice with air).
+cv::Mat crop_with_fill(const cv::Mat& img, const cv::Rect& rect, double fill);
 
 struct ViewGeometry {
   bool lesion_views = false;  // lesion crop + whole slice, else two random crops

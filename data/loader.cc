@@ -14,9 +14,15 @@ namespace radclear::data {
 
 // ---- SlicePipeline ---------------------------------------------------------
 
-SlicePipeline::SlicePipeline(std::string data_root, const std::string& window, LeclViewSpec views)
-    : root_(std::move(data_root)), lut_(parse_ct_window(window)), views_(std::move(views)) {
-  if (views_.out_size < 1) throw InvalidArgument(fmt::format("view size {} must be >= 1", views_.out_size));
+int view_size(const SliceViewSpec& views) {
+  return std::visit([](const auto& v) { return v.out_size; }, views);
+}
+
+SlicePipeline::SlicePipeline(std::string data_root, const std::vector<std::string>& windows, SliceViewSpec views)
+    : root_(std::move(data_root)), views_(std::move(views)) {
+  if (windows.empty()) throw InvalidArgument("loader: no CT window");
+  for (const auto& w : windows) luts_.emplace_back(parse_ct_window(w));
+  if (view_size(views_) < 1) throw InvalidArgument(fmt::format("view size {} must be >= 1", view_size(views_)));
 }
 
 std::string SlicePipeline::resolve(const std::string& path) const {
@@ -28,10 +34,15 @@ ViewGeometry SlicePipeline::run(const SliceSample& sample, uint64_t seed, int64_
                                 float* view1, float* view2) const {
   const std::string path = resolve(sample.path);
   const DecodedImage img = decode_file(path);
-  uint8_t air = 0;
-  const cv::Mat img8 = to_8bit(img, lut_, &air);
   SampleRng rng(seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
-  return make_lecl_views(img8, air, sample, views_, rng, view1, view2);
+  // One window keeps the draws (and so the views) of single-window runs.
+  const WindowLut& lut = luts_.size() == 1 ? luts_[0] : luts_[rng.uniform_int(0, static_cast<int64_t>(luts_.size()) - 1)];
+  if (const auto* ct = std::get_if<CtViewSpec>(&views_)) {
+    return make_ct_views(img, lut.window(), sample, *ct, rng, view1, view2);
+  }
+  uint8_t air = 0;
+  const cv::Mat img8 = to_8bit(img, lut, &air);
+  return make_lecl_views(img8, air, sample, std::get<LeclViewSpec>(views_), rng, view1, view2);
 }
 
 // ---- SliceLoader -----------------------------------------------------------
@@ -46,7 +57,7 @@ SliceLoader::SliceLoader(std::vector<SliceSample> samples, LoaderSpec spec, Shar
     : samples_(std::move(samples)),
       spec_(std::move(spec)),
       sampler_(static_cast<int64_t>(samples_.size()), shard),
-      pipeline_(spec_.data_root, spec_.window, spec_.views) {
+      pipeline_(spec_.data_root, spec_.windows, spec_.views) {
   if (samples_.empty()) throw InvalidArgument("loader: no samples");
   if (spec_.prefetch_batches < 1) {
     throw InvalidArgument(fmt::format("loader: prefetch_batches {} must be >= 1", spec_.prefetch_batches));
@@ -100,7 +111,7 @@ std::shared_ptr<SliceLoader::Slot> SliceLoader::slot_for_locked(int64_t step) {
   auto slot = std::make_shared<Slot>();
   slot->planned = sampler_.batch(perm_, step);
   const int64_t b = static_cast<int64_t>(slot->planned.size());
-  const int64_t s = spec_.views.out_size;
+  const int64_t s = view_size(spec_.views);
   auto options = torch::TensorOptions().dtype(torch::kFloat32);
   if (pin_) options = options.pinned_memory(true);
   Batch& batch = slot->batch;
@@ -118,7 +129,7 @@ std::shared_ptr<SliceLoader::Slot> SliceLoader::slot_for_locked(int64_t step) {
 
 void SliceLoader::fill_sample(Slot& slot, int j, int64_t epoch) {
   const int64_t n = static_cast<int64_t>(samples_.size());
-  const int64_t plane = 3 * static_cast<int64_t>(spec_.views.out_size) * spec_.views.out_size;
+  const int64_t plane = 3 * static_cast<int64_t>(view_size(spec_.views)) * view_size(spec_.views);
   float* v1 = slot.batch.view1.data_ptr<float>() + j * plane;
   float* v2 = slot.batch.view2.data_ptr<float>() + j * plane;
   int64_t index = slot.planned[j];

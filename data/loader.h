@@ -24,16 +24,23 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 #include <torch/types.h>
 
+#include "data/ct_views.h"
 #include "data/lecl_views.h"
 #include "data/sample.h"
 #include "data/sampler.h"
 #include "data/window.h"
 
 namespace radclear::data {
+
+// The view recipe: CLEAR's (MoCo v3's ImageNet augmentations) or the
+// CT-native one (ct_views.h).
+using SliceViewSpec = std::variant<LeclViewSpec, CtViewSpec>;
+int view_size(const SliceViewSpec& views);
 
 struct LoaderSpec {
   // Root that relative SliceSample paths are resolved against. Default: "" (paths used as given).
@@ -44,10 +51,11 @@ struct LoaderSpec {
   int prefetch_batches = 4;
   // Seed of every sample's augmentation randomness. Default: 0.
   uint64_t seed = 0;
-  // CT window for 16-bit slices (data/window.h). Default: "abdomen".
-  std::string window = "abdomen";
+  // CT windows for 16-bit slices (data/window.h); each sample is shown in
+  // one of them, drawn per (seed, epoch, index), both views alike. Default: abdomen.
+  std::vector<std::string> windows{"abdomen"};
   // View geometry and augmentations. Default: reference.md §2.
-  LeclViewSpec views;
+  SliceViewSpec views = LeclViewSpec{};
   // Fail on the first unreadable image instead of replacing it. Default: false.
   bool strict = false;
   // How many successive replacements to try before giving up. Default: 16.
@@ -71,18 +79,19 @@ struct Batch {
 // loader worker runs; benchmarks call it directly). Immutable, shareable.
 class SlicePipeline {
  public:
-  SlicePipeline(std::string data_root, const std::string& window, LeclViewSpec views);
+  // Throws InvalidArgument for no window or an unknown one.
+  SlicePipeline(std::string data_root, const std::vector<std::string>& windows, SliceViewSpec views);
   // Throws NotFound / IoError / CorruptData naming the path for an
   // unreadable image. Writes 3 x out x out floats to view1 and view2.
   ViewGeometry run(const SliceSample& sample, uint64_t seed, int64_t epoch, int64_t index, float* view1,
                    float* view2) const;
   std::string resolve(const std::string& path) const;
-  const LeclViewSpec& views() const { return views_; }
+  const SliceViewSpec& views() const { return views_; }
 
  private:
   std::string root_;
-  WindowLut lut_;
-  LeclViewSpec views_;
+  std::vector<WindowLut> luts_;
+  SliceViewSpec views_;
 };
 
 class SliceLoader {

@@ -18,6 +18,16 @@ struct EnumTraits<Sampling> {
       {{Sampling::kLesion, "Lesion"}, {Sampling::kNone, "None"}, {Sampling::kLesion, "lesion"}, {Sampling::kNone, "none"}}};
 };
 
+// Pretraining views: CLEAR's MoCo v3 augmentations (data/lecl_views.h) or
+// CT-native ones (data/ct_views.h: window jitter, crops from half the
+// area, square lesion crops).
+enum class ViewRecipe { kClear, kCt };
+template <>
+struct EnumTraits<ViewRecipe> {
+  static constexpr const char* kWhat = "views";
+  static constexpr std::array<EnumName<ViewRecipe>, 2> kNames{{{ViewRecipe::kClear, "clear"}, {ViewRecipe::kCt, "ct"}}};
+};
+
 enum class OptimizerKind { kAdamW, kLars };
 template <>
 struct EnumTraits<OptimizerKind> {

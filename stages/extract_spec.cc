@@ -7,7 +7,7 @@ namespace radclear::stages {
 void ExtractSpec::validate() const {
   check_fields(*this);
   try {
-    check_ct_windows(windows, "--windows");
+    if (!windows.empty()) check_ct_windows(windows, "--windows");
   } catch (const InvalidArgument& e) {
     throw InvalidArgument(fmt::format("extract: {}", e.what()));
   }

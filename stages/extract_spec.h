@@ -12,6 +12,9 @@
 
 namespace radclear::stages {
 
+// The reference's two windows, for checkpoints that record none.
+inline const std::vector<std::string> kDefaultExtractWindows{"abdomen", "lung"};
+
 struct ExtractSpec {
   static constexpr const char* kStage = "extract";
   static constexpr int kVersion = 1;
@@ -23,9 +26,10 @@ struct ExtractSpec {
   // Backbone registry name. Required for a bare state dict; for a MoCo
   // checkpoint it must match the checkpoint's arch when given. Default: "".
   std::string arch;
-  // CT windows for 16-bit slices; rows of a slice follow this order.
-  // Default: abdomen, lung (the reference's two windows).
-  std::vector<std::string> windows{"abdomen", "lung"};
+  // CT windows for 16-bit slices; rows of a slice follow this order. Empty:
+  // the windows recorded with a radclear checkpoint (those it was pretrained
+  // in), else kDefaultExtractWindows. Default: empty.
+  std::vector<std::string> windows;
   // Splits to extract; empty = all studies. Default: all.
   std::vector<Split> splits;
   int64_t batch_size = 64;           // rows per forward pass. Default: 64
@@ -47,7 +51,8 @@ struct ExtractSpec {
                         .required());
     v(s.out, Field("out", "Directory for <study>.h5 files and extract.yaml").required());
     v(s.arch, Field("arch", "Backbone (taken from a MoCo checkpoint when omitted)"));
-    v(s.windows, Field("windows", "CT windows, rows of a slice in this order (abdomen, lung, bone, mediastinum, W/L)"));
+    v(s.windows, Field("windows", "CT windows, rows of a slice in this order (abdomen, lung, bone, mediastinum, W/L); "
+                                  "default: the checkpoint's pretraining windows, else abdomen,lung"));
     v(s.splits, Field("splits", "Splits to extract: train, val, test, unknown (default: all studies)").flag("--split"));
     v(s.batch_size, Field("batch_size", "Rows per forward pass").positive());
     v(s.dtype, Field("dtype", "On-disk feature type: float32 or float16"));

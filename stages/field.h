@@ -55,6 +55,8 @@ class Field {
   constexpr Field at_most(double hi) const { return with([&](Field& x) { x.hi_ = hi; }); }
   constexpr Field range(double lo, double hi) const { return at_least(lo).at_most(hi); }
   constexpr Field bool_flag(BoolFlag b) const { return with([&](Field& x) { x.bool_flag_ = b; }); }
+  // An older YAML key still read into this field (a renamed setting).
+  constexpr Field alias(const char* old_key) const { return with([&](Field& x) { x.alias_ = old_key; }); }
   // Not on the command line (set in YAML or by the program).
   constexpr Field no_flag() const { return with([](Field& x) { x.no_flag_ = true; }); }
 
@@ -68,6 +70,7 @@ class Field {
   double hi() const { return hi_; }
   BoolFlag bool_flag() const { return bool_flag_; }
   bool has_flag() const { return !no_flag_; }
+  const char* old_key() const { return alias_; }
 
  private:
   template <typename F>
@@ -80,6 +83,7 @@ class Field {
   const char* help_;
   const char* flag_ = nullptr;
   const char* hint_ = "";
+  const char* alias_ = nullptr;
   bool required_ = false;
   double lo_ = -std::numeric_limits<double>::infinity();
   bool lo_open_ = false;
@@ -186,14 +190,22 @@ void merge_yaml(Spec& spec, const YAML::Node& node, const std::string& ctx) {
   if (!node || node.IsNull()) return;
   if (!node.IsMap()) throw InvalidArgument(fmt::format("{}: expected a mapping of {} settings", ctx, Spec::kStage));
   const auto keys = field_keys<Spec>();
+  std::vector<std::string> aliases;
+  Spec::fields(spec, [&](auto&, const Field& f) {
+    if (f.old_key() != nullptr) aliases.emplace_back(f.old_key());
+  });
   for (const auto& kv : node) {
     const auto key = kv.first.as<std::string>();
     if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+    if (std::find(aliases.begin(), aliases.end(), key) != aliases.end()) continue;
     const auto hint = closest_match(key, keys);
     throw InvalidArgument(fmt::format("{}: unknown {} setting '{}'{}", ctx, Spec::kStage, key,
                                       hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
   }
   Spec::fields(spec, [&](auto& v, const Field& f) {
+    if (f.old_key() != nullptr) {
+      if (const YAML::Node x = node[f.old_key()]) decode_value(x, v, f.old_key(), ctx);
+    }
     if (const YAML::Node x = node[f.key()]) decode_value(x, v, f.key(), ctx);
   });
 }

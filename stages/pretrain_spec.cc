@@ -12,12 +12,10 @@ void PretrainSpec::validate() const {
   check_fields(*this);
   need(name.find('/') == std::string::npos && !name.empty(), fmt::format("name '{}' must be a plain word", name));
   need(image_size % 16 == 0, fmt::format("image_size must be a multiple of 16, got {}", image_size));
-  need(warmup_epochs <= static_cast<double>(epochs),
-       fmt::format("warmup_epochs must be in 0..epochs ({}), got {}", epochs, warmup_epochs));
   try {
-    parse_ct_window(window);
+    check_ct_windows(windows, "windows");
   } catch (const InvalidArgument& e) {
-    need(false, fmt::format("window: {}", e.what()));
+    need(false, e.what());
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "stages/enums.h"
 #include "stages/field.h"
@@ -34,11 +35,18 @@ struct PretrainSpec {
   // LeCL.
   Sampling sampling = Sampling::kLesion;  // Default: Lesion
   double sample_weight = 1.0;      // w of the lesion negatives; <= 0 gives plain MoCo. Default: 1
-  double crop_min = 0.08;          // RandomResizedCrop scale floor. Default: 0.08
+  // clear: CLEAR's MoCo v3 augmentations; ct: CT-native views (window
+  // jitter, crops from half the area, square lesion crops). Default: clear
+  ViewRecipe views = ViewRecipe::kClear;
+  // RandomResizedCrop area floor; 0 = the recipe's (clear 0.08, ct 0.5). Default: 0
+  double crop_min = 0;
   // Each lesion slice appears this many times per epoch (oversampling; only
   // with sampling Lesion). 1 = once, as the reference. Default: 1
   int64_t lesion_repeat = 1;
-  std::string window = "abdomen";  // CT window for 16-bit slices. Default: abdomen
+  // CT windows for 16-bit slices; each sample is shown in one, drawn per
+  // sample. Recorded in the checkpoint: extraction uses them by default.
+  // Default: abdomen, lung (the windows extraction embeds)
+  std::vector<std::string> windows{"abdomen", "lung"};
 
   // Optimisation.
   int64_t batch_size = 256;        // global batch over all ranks. Default: 256
@@ -46,7 +54,9 @@ struct PretrainSpec {
   OptimizerKind optimizer = OptimizerKind::kAdamW;  // Default: adamw
   double lr = 1e-4;                // base lr; the run uses lr * batch_size / 256. Default: 1e-4
   double weight_decay = 1e-6;      // Default: 1e-6
-  double warmup_epochs = 10;       // linear warmup, then half-cosine per iteration. Default: 10
+  // Linear warmup, then half-cosine per iteration; longer than the run: half
+  // the run (with a warning). Default: 10
+  double warmup_epochs = 10;
   double moco_m = 0.99;            // momentum of the key encoder. Default: 0.99
   bool moco_m_cos = false;         // cosine schedule of m towards 1. Default: false
   double moco_t = 1.0;             // softmax temperature T. Default: 1.0
@@ -74,9 +84,13 @@ struct PretrainSpec {
     v(s.stop_grad_conv1, Field("stop_grad_conv1", "Freeze the ViT patch projection").bool_flag(BoolFlag::kSwitch));
     v(s.sampling, Field("sampling", "Lesion (LeCL views and negatives) or None (plain MoCo v3)"));
     v(s.sample_weight, Field("sample_weight", "Weight w of the lesion negatives"));
-    v(s.crop_min, Field("crop_min", "Minimum crop scale").positive().at_most(1));
+    v(s.views, Field("views", "View recipe: clear (CLEAR's MoCo v3 augmentations) or ct (CT-native: window jitter, "
+                               "crops from half the area, square lesion crops)"));
+    v(s.crop_min, Field("crop_min", "Minimum crop area fraction (0: the views' own, clear 0.08, ct 0.5)").range(0, 1));
     v(s.lesion_repeat, Field("lesion_repeat", "Times each lesion slice appears per epoch (oversampling)").at_least(1));
-    v(s.window, Field("window", "CT window for 16-bit slices (abdomen, lung, bone, mediastinum or W/L)"));
+    v(s.windows, Field("windows", "CT windows for 16-bit slices, one drawn per sample (abdomen, lung, bone, "
+                                   "mediastinum or W/L); extraction defaults to them")
+                     .alias("window"));
     v(s.batch_size, Field("batch_size", "Global batch over all ranks (lr scales by batch/256)").positive());
     v(s.epochs, Field("epochs", "Epochs").positive());
     v(s.optimizer, Field("optimizer", "adamw or lars"));

@@ -46,13 +46,21 @@ class LoaderTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(root_); }
 
-  LoaderSpec spec(int threads) const {
+  // ct: the CT-native views drawn in two windows; else CLEAR's in one.
+  LoaderSpec spec(int threads, bool ct = false) const {
     LoaderSpec s;
     s.data_root = root_.string();
     s.threads = threads;
     s.prefetch_batches = 2;
     s.seed = 42;
-    s.views.out_size = kOut;
+    if (ct) {
+      s.views = ct_view_spec(kOut);
+      s.windows = {"abdomen", "lung"};
+    } else {
+      LeclViewSpec v;
+      v.out_size = kOut;
+      s.views = v;
+    }
     return s;
   }
   static ShardSpec shard(int rank, int world, int batch) {
@@ -83,26 +91,31 @@ class LoaderTest : public ::testing::Test {
 };
 
 TEST_F(LoaderTest, BatchesAreIdenticalForAnyThreadCount) {
-  SliceLoader one(samples_, spec(1), shard(0, 1, 6));
-  const auto ref = epoch(one, 2);
-  ASSERT_EQ(ref.size(), 4u);
-  EXPECT_EQ(ref[0].view1.sizes(), (std::vector<int64_t>{6, 3, kOut, kOut}));
-  EXPECT_EQ(ref[0].ids.scalar_type(), torch::kInt64);
-  for (int threads : {2, 5}) {
-    SliceLoader many(samples_, spec(threads), shard(0, 1, 6));
-    const auto got = epoch(many, 2);
-    ASSERT_EQ(got.size(), ref.size());
-    for (size_t i = 0; i < got.size(); ++i) expect_same(got[i], ref[i]);
+  for (bool ct : {false, true}) {
+    SCOPED_TRACE(ct ? "ct views, two windows" : "clear views");
+    SliceLoader one(samples_, spec(1, ct), shard(0, 1, 6));
+    const auto ref = epoch(one, 2);
+    ASSERT_EQ(ref.size(), 4u);
+    EXPECT_EQ(ref[0].view1.sizes(), (std::vector<int64_t>{6, 3, kOut, kOut}));
+    EXPECT_EQ(ref[0].ids.scalar_type(), torch::kInt64);
+    for (int threads : {2, 5}) {
+      SliceLoader many(samples_, spec(threads, ct), shard(0, 1, 6));
+      const auto got = epoch(many, 2);
+      ASSERT_EQ(got.size(), ref.size());
+      for (size_t i = 0; i < got.size(); ++i) expect_same(got[i], ref[i]);
+    }
+    // Another epoch is a different permutation and different augmentations.
+    const auto other = epoch(one, 3);
+    EXPECT_FALSE(torch::equal(other[0].view1, ref[0].view1));
   }
-  // Another epoch is a different permutation and different augmentations.
-  const auto other = epoch(one, 3);
-  EXPECT_FALSE(torch::equal(other[0].view1, ref[0].view1));
 }
 
 TEST_F(LoaderTest, RowsAreThePipelineOfTheSamplerIndices) {
-  SliceLoader loader(samples_, spec(3), shard(0, 1, 8));
+  for (bool ct : {false, true}) {
+  SCOPED_TRACE(ct ? "ct views, two windows" : "clear views");
+  SliceLoader loader(samples_, spec(3, ct), shard(0, 1, 8));
   const auto batches = epoch(loader, 1);
-  const SlicePipeline pipe(root_.string(), "abdomen", spec(1).views);
+  const SlicePipeline pipe(root_.string(), spec(1, ct).windows, spec(1, ct).views);
   const auto perm = loader.sampler().permutation(1);
   std::vector<float> v1(3 * kOut * kOut), v2(3 * kOut * kOut);
   for (const Batch& b : batches) {
@@ -115,6 +128,7 @@ TEST_F(LoaderTest, RowsAreThePipelineOfTheSamplerIndices) {
       EXPECT_EQ(b.ids[j].item<int64_t>(), samples_[idx].id);
       EXPECT_EQ(b.lesion[j].item<float>(), samples_[idx].lesion ? 1.0f : 0.0f);
     }
+  }
   }
 }
 
@@ -220,7 +234,9 @@ TEST_F(LoaderTest, CorruptImagesAreReplacedAndCounted) {
 TEST_F(LoaderTest, RejectsBadSpecs) {
   EXPECT_THROW(SliceLoader({}, spec(1), shard(0, 1, 4)), InvalidArgument);
   LoaderSpec bad = spec(1);
-  bad.window = "nope";
+  bad.windows = {"nope"};
+  EXPECT_THROW(SliceLoader(samples_, bad, shard(0, 1, 4)), InvalidArgument);
+  bad.windows = {};
   EXPECT_THROW(SliceLoader(samples_, bad, shard(0, 1, 4)), InvalidArgument);
   SliceLoader ok(samples_, spec(1), shard(0, 1, 4));
   EXPECT_THROW(ok.next(), Error);  // before start_epoch

@@ -156,9 +156,9 @@ TEST(SpecFields, DeclaredChecksNameTheFieldAndTheBound) {
     EXPECT_NE(std::string(e.what()).find("lr must be > 0"), std::string::npos) << e.what();
   }
   s.lr = 1e-4;
-  s.window = "liver";  // checked before any model is built
+  s.windows = {"abdomen", "liver"};  // checked before any model is built
   EXPECT_THROW(s.validate(), InvalidArgument);
-  s.window = "400/40";
+  s.windows = {"400/40"};
   s.validate();
   s.out.clear();
   try {

@@ -138,6 +138,15 @@ TEST(LoadEncoder, MocoCheckpointGivesTheBaseEncoderAndItsArch) {
   EXPECT_EQ(enc.arch, "vit_tiny");
   EXPECT_EQ(enc.image_size, 48);
   EXPECT_EQ(enc.kind, "MoCo checkpoint (epoch 7)");
+  EXPECT_TRUE(enc.windows.empty());  // Python's checkpoints record none
+
+  // radclear records the pretraining windows: extraction's default.
+  ckpt.radclear = storage::PyValue::dict();
+  ckpt.radclear.set("windows", storage::PyValue::list({storage::PyValue::string("lung"),
+                                                       storage::PyValue::string("1800/400")}));
+  const fs::path recorded = tmp.path() / "recorded.pth.tar";
+  storage::save_moco_checkpoint(recorded, ckpt);
+  EXPECT_EQ(load_encoder(recorded, "", 0).windows, (std::vector<std::string>{"lung", "1800/400"}));
   torch::NoGradGuard no_grad;
   const torch::Tensor x = torch::randn({2, 3, 48, 48});
   EXPECT_TRUE(torch::allclose(enc.model->forward_features(x), model->forward_features(x), 1e-5, 1e-6));

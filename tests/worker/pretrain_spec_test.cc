@@ -27,6 +27,8 @@ TEST(PretrainSpec, DefaultsAreClearsAndValidate) {
   EXPECT_DOUBLE_EQ(s.moco_t, 1.0);
   EXPECT_EQ(s.moco_dim, 256);
   EXPECT_EQ(s.moco_mlp_dim, 4096);
+  EXPECT_EQ(s.views, ViewRecipe::kClear);
+  EXPECT_EQ(s.windows, (std::vector<std::string>{"abdomen", "lung"}));
 }
 
 TEST(PretrainSpec, YamlRoundTripsAndRejectsTypos) {
@@ -37,12 +39,20 @@ TEST(PretrainSpec, YamlRoundTripsAndRejectsTypos) {
   s.precision = Precision::kBFloat16;
   s.batch_size = 64;
   s.lesion_repeat = 3;
+  s.views = ViewRecipe::kCt;
+  s.windows = {"lung", "400/40"};
   PretrainSpec back;
   stages::merge_yaml(back, stages::to_yaml(s), "resolved.yaml");
   EXPECT_EQ(YAML::Dump(stages::to_yaml(back)), YAML::Dump(stages::to_yaml(s)));
   EXPECT_EQ(back.optimizer, OptimizerKind::kLars);
   EXPECT_EQ(back.sampling, Sampling::kNone);
   EXPECT_EQ(back.lesion_repeat, 3);
+  EXPECT_EQ(back.views, ViewRecipe::kCt);
+  EXPECT_EQ(back.windows, (std::vector<std::string>{"lung", "400/40"}));
+  // A pretrain.yaml written before `windows` names one window.
+  stages::merge_yaml(back, YAML::Load("window: bone"), "old.yaml");
+  EXPECT_EQ(back.windows, (std::vector<std::string>{"bone"}));
+  EXPECT_THROW(stages::merge_yaml(back, YAML::Load("views: imagenet"), "p.yaml"), InvalidArgument);
   try {
     stages::merge_yaml(back, YAML::Load("bacth_size: 3"), "p.yaml");
     FAIL();
@@ -66,9 +76,12 @@ TEST(PretrainSpec, ValidationNamesTheField) {
   };
   expect_field([](PretrainSpec& s) { s.db.clear(); }, "--db");
   expect_field([](PretrainSpec& s) { s.image_size = 100; }, "image_size");
-  expect_field([](PretrainSpec& s) { s.crop_min = 0; }, "crop_min");
+  expect_field([](PretrainSpec& s) { s.crop_min = 1.5; }, "crop_min");
+  expect_field([](PretrainSpec& s) { s.windows = {}; }, "windows");
+  expect_field([](PretrainSpec& s) { s.windows = {"lung", "lung"}; }, "listed twice");
+  expect_field([](PretrainSpec& s) { s.windows = {"abdomen", "livr"}; }, "unknown CT window 'livr'");
   expect_field([](PretrainSpec& s) { s.lesion_repeat = 0; }, "lesion_repeat");
-  expect_field([](PretrainSpec& s) { s.warmup_epochs = 200; }, "warmup_epochs");
+  expect_field([](PretrainSpec& s) { s.warmup_epochs = -1; }, "warmup_epochs");
   expect_field([](PretrainSpec& s) { s.moco_m = 1.5; }, "moco_m");
   expect_field([](PretrainSpec& s) { s.name = "a/b"; }, "name");
 }
@@ -90,6 +103,21 @@ TEST(PretrainSpec, ResolveScalesLrAndSplitsTheBatch) {
   s.batch_size = 10;
   ctx.rank = 0;
   EXPECT_THROW(resolve_pretrain(s, ctx), InvalidArgument);
+}
+
+// A run shorter than its warmup (`--epochs 1` with the default 10) warms up
+// over half the run instead of failing; the spec itself is untouched.
+TEST(PretrainSpec, ResolveClampsAWarmupLongerThanTheRun) {
+  PretrainSpec s = minimal();
+  s.epochs = 1;
+  ASSERT_DOUBLE_EQ(s.warmup_epochs, 10);
+  EXPECT_NO_THROW(s.validate());
+  const stages::RankContext alone;
+  const auto plan = resolve_pretrain(s, alone);
+  EXPECT_DOUBLE_EQ(plan.spec.warmup_epochs, 0.5);
+  EXPECT_DOUBLE_EQ(s.warmup_epochs, 10);
+  s.epochs = 20;  // fits: kept
+  EXPECT_DOUBLE_EQ(resolve_pretrain(s, alone).spec.warmup_epochs, 10);
 }
 
 TEST(EpochSamples, RepeatsLesionSlicesAndPlainMocoDropsThem) {

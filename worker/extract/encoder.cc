@@ -23,6 +23,7 @@ namespace {
 struct RunConfig {
   std::string arch;
   int64_t image_size = 0;
+  std::vector<std::string> windows;
 };
 RunConfig run_config_beside(const fs::path& checkpoint) {
   RunConfig c;
@@ -33,6 +34,8 @@ RunConfig run_config_beside(const fs::path& checkpoint) {
     const YAML::Node n = YAML::LoadFile(yaml.string());
     if (n["arch"]) c.arch = n["arch"].as<std::string>();
     if (n["image_size"]) c.image_size = n["image_size"].as<int64_t>();
+    if (n["windows"]) c.windows = n["windows"].as<std::vector<std::string>>();
+    if (n["window"]) c.windows = {n["window"].as<std::string>()};  // before `windows`
   } catch (const YAML::Exception& e) {
     spdlog::warn("{}: unreadable ({}); not using it for the image size", yaml.string(), e.what());
   }
@@ -93,6 +96,13 @@ LoadedEncoder load_encoder(const fs::path& checkpoint, const std::string& arch, 
     enc.arch = saved;
   }
   const RunConfig run = run_config_beside(checkpoint);
+  enc.windows = run.windows;
+  if (const storage::PyValue* rc = root.find(std::string("radclear")); rc != nullptr && rc->is_dict()) {
+    if (const storage::PyValue* w = rc->find("windows"); w != nullptr) {
+      enc.windows.clear();
+      for (const auto& item : w->items()) enc.windows.push_back(item.as_string());
+    }
+  }
   if (enc.arch.empty()) enc.arch = run.arch;
   if (enc.arch.empty()) {
     throw InvalidArgument(fmt::format("{} is a bare state dict without an architecture name: pass --arch "

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace radclear::models {
 class BackboneImpl;
@@ -23,6 +24,9 @@ struct LoadedEncoder {
   int64_t feature_dim = 0;
   std::string kind;               // "moco checkpoint (epoch N)" or "state dict"
   std::string checkpoint_sha256;  // of the file
+  // CT windows it was pretrained in: a radclear checkpoint's record, else
+  // pretrain.yaml beside it; empty when neither says.
+  std::vector<std::string> windows;
 };
 
 // `arch`: "" to take the checkpoint's; for a MoCo checkpoint a different

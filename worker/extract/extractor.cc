@@ -164,15 +164,18 @@ void prepare_set(const ExtractSpec& spec, storage::FeatureSetRecord set, int thr
 
 }  // namespace
 
-ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const ExtractOptions& options) {
-  spec.validate();
+ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const ExtractOptions& options) {
+  given.validate();
   const int rank = comm.rank();
   const int world = comm.world();
   // Inference GEMMs are called outside OpenMP regions: OpenBLAS may use the
   // rank's cores itself (with 1 thread a ViT forward ran at 0.75x Python's).
   set_openblas_threads(std::max(1, options.threads_per_rank));
 
-  LoadedEncoder enc = load_encoder(spec.checkpoint, spec.arch, spec.image_size);
+  LoadedEncoder enc = load_encoder(given.checkpoint, given.arch, given.image_size);
+  // No --windows: the windows the encoder was pretrained in, else the reference's two.
+  ExtractSpec spec = given;
+  if (spec.windows.empty()) spec.windows = enc.windows.empty() ? kDefaultExtractWindows : enc.windows;
   ExtractResult result;
   result.arch = enc.arch;
   result.feature_dim = enc.feature_dim;
@@ -201,8 +204,10 @@ ExtractResult run_extract(const ExtractSpec& spec, Communicator& comm, const Ext
     fs::create_directories(spec.out, ec);
     if (ec) throw IoError(fmt::format("cannot create {}: {}", spec.out.string(), ec.message()));
     prepare_set(spec, set, options.threads_per_rank);
-    spdlog::info("extract {} ({}, {} px, dim {}) from {} -> feature set {} in {}", enc.arch, enc.kind,
-                 enc.image_size, enc.feature_dim, spec.checkpoint.string(), result.set_id, spec.out.string());
+    spdlog::info("extract {} ({}, {} px, dim {}, windows {}{}) from {} -> feature set {} in {}", enc.arch, enc.kind,
+                 enc.image_size, enc.feature_dim, fmt::join(spec.windows, ","),
+                 given.windows.empty() ? (enc.windows.empty() ? ": the default" : ": the checkpoint's") : "",
+                 spec.checkpoint.string(), result.set_id, spec.out.string());
   }
   comm.barrier();  // every rank now sees the same finished set
 

@@ -4,4 +4,5 @@
 
 namespace radclear::worker {
 using stages::ExtractSpec;
+using stages::kDefaultExtractWindows;
 }  // namespace radclear::worker

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "common/check.h"
 #include "models/moco/schedules.h"
 
@@ -16,6 +18,15 @@ PretrainPlan resolve_pretrain(const PretrainSpec& spec, const stages::RankContex
   }
   PretrainPlan plan;
   plan.spec = spec;
+  // A run shorter than the warmup would never reach its peak nor decay:
+  // warm up over the first half instead, so `--epochs 1` works as a trial.
+  if (spec.warmup_epochs > static_cast<double>(spec.epochs)) {
+    plan.spec.warmup_epochs = static_cast<double>(spec.epochs) / 2;
+    if (ctx.is_root()) {
+      spdlog::warn("pretrain: warmup_epochs {} exceeds the run's {} epoch(s); warming up over {} instead",
+                   spec.warmup_epochs, spec.epochs, plan.spec.warmup_epochs);
+    }
+  }
   plan.rank = ctx.rank;
   plan.world = ctx.world;
   plan.batch_per_rank = spec.batch_size / ctx.world;

@@ -13,6 +13,7 @@ using stages::OptimizerKind;
 using stages::Precision;
 using stages::PretrainSpec;
 using stages::Sampling;
+using stages::ViewRecipe;
 
 struct PretrainPlan {
   PretrainSpec spec;

@@ -32,6 +32,7 @@
 #include "worker/grad_sync/grad_syncer.h"
 #include "worker/pretrain/epoch_samples.h"
 #include "worker/pretrain/lars.h"
+#include "worker/pretrain/pretext_metrics.h"
 
 namespace radclear::worker {
 namespace fs = std::filesystem;
@@ -124,7 +125,14 @@ std::optional<std::pair<fs::path, storage::MocoCheckpoint>> load_newest_checkpoi
 }
 
 // metrics.csv columns; the tests and scripts read rows by these names.
-constexpr const char* kMetricsHeader = "epoch,step,loss,lr,momentum,images_per_s";
+// loss_chance and top1_chance: the batch's chance levels (pretext_metrics.h).
+constexpr const char* kMetricsHeader = "epoch,step,loss,lr,momentum,images_per_s,top1,loss_chance,top1_chance";
+
+std::vector<PyValue> py_strings(const std::vector<std::string>& v) {
+  std::vector<PyValue> out;
+  for (const auto& s : v) out.push_back(PyValue::string(s));
+  return out;
+}
 
 // Opens `path` for appending metric rows. A new or empty file gets the header
 // row; a resumed run appends below the rows already there (no second header).
@@ -237,8 +245,12 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   lspec.data_root = spec.data.string();
   lspec.threads = plan.loader_threads;
   lspec.seed = spec.seed;
-  lspec.window = spec.window;
-  lspec.views = data::lecl_view_spec(static_cast<int>(spec.image_size), spec.crop_min);
+  lspec.windows = spec.windows;
+  if (spec.views == ViewRecipe::kCt) {
+    lspec.views = data::ct_view_spec(static_cast<int>(spec.image_size), spec.crop_min);
+  } else {
+    lspec.views = data::lecl_view_spec(static_cast<int>(spec.image_size), spec.crop_min > 0 ? spec.crop_min : 0.08);
+  }
   data::ShardSpec shard;
   shard.rank = comm.rank();
   shard.world = comm.world();
@@ -261,6 +273,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   GradSyncer syncer(trainable, trainable_names, comm, bucket);
   models::ContrastiveLossOptions loss_opt{spec.moco_t, spec.sampling == Sampling::kLesion ? spec.sample_weight : 0.0};
   const models::LrScheduleSpec lr_spec{plan.lr, spec.warmup_epochs, static_cast<double>(spec.epochs)};
+  const bool lecl = loss_opt.sample_weight > 0;
 
   if (lead) {
     fs::create_directories(spec.out);
@@ -271,6 +284,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
 
   PretrainResult result;
   result.epochs_completed = pos.epoch;
+  result.top1_chance = 1.0 / static_cast<double>(spec.batch_size);
   auto save = [&](int64_t epochs_done, int64_t step_in_epoch) {
     if (!lead) return;
     storage::MocoCheckpoint c;
@@ -285,6 +299,9 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     c.radclear.set("steps_per_epoch", PyValue::integer(steps));
     c.radclear.set("world", PyValue::integer(comm.world()));
     c.radclear.set("seed", PyValue::integer(static_cast<int64_t>(spec.seed)));
+    // What extraction should feed this encoder (worker/extract/encoder.h).
+    c.radclear.set("windows", PyValue::list(py_strings(spec.windows)));
+    c.radclear.set("views", PyValue::string(stages::enum_name(spec.views)));
     if (spec.optimizer == OptimizerKind::kLars) c.radclear.set("lars_mu", lars_state_to_py(*optimizer, all_params));
     const fs::path path = spec.out / storage::moco_checkpoint_file_name(spec.arch, spec.name, epochs_done);
     storage::save_moco_checkpoint(path, c);
@@ -306,7 +323,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     const int64_t first = epoch == pos.epoch ? pos.step : 0;
     loader.start_epoch(epoch, first);
     ProgressBar bar(steps - first, {fmt::format("epoch {}/{}", epoch + 1, spec.epochs), "step", options.show_progress && lead});
-    double epoch_loss = 0;
+    double epoch_loss = 0, epoch_top1 = 0, epoch_chance = 0;
     int64_t epoch_steps = 0;
     // Global-batch images per second so far this epoch (the bar counts steps).
     auto images_per_s = [&] {
@@ -329,6 +346,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
       const double frac = static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps);
       lr = models::learning_rate_at(frac, lr_spec);
       m = spec.moco_m_cos ? models::momentum_at(frac, static_cast<double>(spec.epochs), spec.moco_m) : spec.moco_m;
+      if (options.freeze_momentum_encoder) m = 1.0;
       set_lr(*optimizer, lr);
       auto out = moco->forward(batch->view1, batch->view2, m);
       auto k1 = allgather_rows(out.k1, comm), k2 = allgather_rows(out.k2, comm);
@@ -339,6 +357,9 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
       const auto stats = syncer.finish();
       if (spec.grad_clip > 0) torch::nn::utils::clip_grad_norm_(trainable, spec.grad_clip);
       const double loss_value = global_mean(loss.item<double>(), comm);
+      const double top1 = global_mean(
+          (positive_top1(out.q1, k2, comm.rank()) + positive_top1(out.q2, k1, comm.rank())) / 2, comm);
+      const double chance = chance_loss(lesion, spec.moco_t, lecl);
       if (!std::isfinite(loss_value)) {
         throw Error(StatusCode::kInternal,
                     fmt::format("pretrain: the loss became {} at epoch {} step {} (lr {:.3g}); stopping. The last "
@@ -346,7 +367,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
                                 loss_value, epoch + 1, step, lr,
                                 result.last_checkpoint.empty() ? "none" : result.last_checkpoint.string()));
       }
-      optimizer->step();
+      if (!options.skip_optimizer_step) optimizer->step();
       const auto t1 = std::chrono::steady_clock::now();
       const double dt = std::chrono::duration<double>(t1 - t0).count();
       wait_total += stats.wait_seconds;
@@ -354,13 +375,19 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
       result.step_seconds.push_back(std::chrono::duration<double>(t1 - t_ask).count());
       result.data_wait_seconds.push_back(std::chrono::duration<double>(t0 - t_ask).count());
       result.step_losses.push_back(loss_value);
+      result.step_top1.push_back(top1);
+      result.step_chance_losses.push_back(chance);
       ++result.steps_run;
       epoch_loss += loss_value;
+      epoch_top1 += top1;
+      epoch_chance += chance;
       ++epoch_steps;
-      bar.advance(1, fmt::format("{:.1f} img/s | loss {:.4f} lr {:.3g}", images_per_s(), loss_value, lr));
+      bar.advance(1, fmt::format("{:.1f} img/s | loss {:.4f} (chance {:.2f}) top-1 {:.2f} (chance {:.3f}) lr {:.3g}",
+                                 images_per_s(), loss_value, chance, top1, result.top1_chance, lr));
       if (lead && (step % spec.print_freq == 0 || step + 1 == steps)) {
-        metrics << fmt::format("{},{},{:.6f},{:.6g},{:.6f},{:.1f}\n", epoch, step, loss_value, lr, m,
-                               static_cast<double>(spec.batch_size) / std::max(dt, 1e-9));
+        metrics << fmt::format("{},{},{:.6f},{:.6g},{:.6f},{:.1f},{:.4f},{:.4f},{:.4f}\n", epoch, step, loss_value,
+                               lr, m, static_cast<double>(spec.batch_size) / std::max(dt, 1e-9), top1, chance,
+                               result.top1_chance);
         metrics.flush();
       }
       if (spec.save_every > 0 && (step + 1) % spec.save_every == 0 && step + 1 < steps) save(epoch, step + 1);
@@ -370,9 +397,11 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     save(epoch + 1, 0);
     result.epochs_completed = epoch + 1;
     if (lead) {
-      spdlog::info("epoch {}/{}: loss {:.4f}, lr {:.3g}, m {:.4f}, {:.1f} img/s, checkpoint {}", epoch + 1,
-                   spec.epochs, epoch_steps ? epoch_loss / epoch_steps : 0.0, lr, m,
-                   images_per_s(), result.last_checkpoint.filename().string());
+      const double div = static_cast<double>(std::max<int64_t>(epoch_steps, 1));
+      spdlog::info("epoch {}/{}: loss {:.4f} (chance {:.2f}), top-1 {:.3f} (chance {:.3f}), lr {:.3g}, m {:.4f}, "
+                   "{:.1f} img/s, checkpoint {}",
+                   epoch + 1, spec.epochs, epoch_loss / div, epoch_chance / div, epoch_top1 / div,
+                   result.top1_chance, lr, m, images_per_s(), result.last_checkpoint.filename().string());
     }
   }
   return summarize();

@@ -22,6 +22,13 @@ struct PretrainResult {
   int64_t epochs_completed = 0;           // including epochs done before a resume
   std::filesystem::path last_checkpoint;  // empty when none was written
   std::vector<double> step_losses;        // global mean loss of each step run here
+  // Pretext accuracy of each step run here: how often the positive key is a
+  // query's most similar, over both directions and all ranks; chance is
+  // top1_chance = 1 / global batch. chance_losses: the loss of that step's
+  // batch at equal similarities (pretext_metrics.h).
+  std::vector<double> step_top1;
+  std::vector<double> step_chance_losses;
+  double top1_chance = 0;
   int64_t steps_run = 0;
   double images_per_second = 0;           // global images / wall time of the steps run here
   double comm_wait_fraction = 0;          // time waiting for gradient buckets / step time
@@ -45,6 +52,11 @@ struct PretrainOptions {
   CancelToken cancel;
   // Called on every rank after each step with (steps done, steps of the run).
   std::function<void(int64_t, int64_t)> on_step;
+  // Ablations for the test that training learns (it must fail without
+  // either): keep the key encoder at its initial weights (m = 1), or compute
+  // and sync the gradients but never apply them.
+  bool freeze_momentum_encoder = false;
+  bool skip_optimizer_step = false;
 };
 
 // Throws InvalidArgument for bad settings, Error for a diverged loss (the
