@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "coordinator/scheduler.h"
+#include "coordinator/server.h"
 
 namespace radclear::coordinator::testing {
 
@@ -78,5 +79,36 @@ inline bool wait_until(const std::function<bool()>& cond, int64_t timeout_ms) {
   }
   return cond();
 }
+
+// A Coordinator served by a thread of the test process.
+class ServedCoordinator {
+ public:
+  explicit ServedCoordinator(const CoordinatorOptions& options) {
+    auto c = Coordinator::Open(options);
+    if (!c.ok()) {
+      open_status_ = c.status();
+      return;
+    }
+    coordinator_ = std::move(c).value();
+    thread_ = std::thread([this] { run_status_ = coordinator_->Run(stop_); });
+  }
+  ~ServedCoordinator() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  bool ok() const { return coordinator_ != nullptr; }
+  const Status& open_status() const { return open_status_; }
+  const Status& run_status() const { return run_status_; }
+  Coordinator& get() { return *coordinator_; }
+  std::string endpoint() const { return coordinator_->endpoint(); }
+
+ private:
+  std::unique_ptr<Coordinator> coordinator_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  Status open_status_;
+  Status run_status_;
+};
 
 }  // namespace radclear::coordinator::testing
