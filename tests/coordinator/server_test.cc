@@ -79,6 +79,31 @@ TEST(Coordinator, ServesTheWholeJobLifecycleOverZeroMQ) {
   EXPECT_EQ(c.get().counters().scheduler.done_recorded, 6);
 }
 
+// What `radclear status --db` does: read the DB while the coordinator
+// holds it for writing.
+TEST(Coordinator, ItsDBCanBeReadReadOnlyWhileItRuns) {
+  TempDir dir;
+  CoordinatorOptions o = local_options(dir);
+  ServedCoordinator c(o);
+  ASSERT_TRUE(c.ok());
+  CoordinatorClient client(client_options(c.endpoint()));
+  ASSERT_TRUE(client.Submit(small_sweep()).ok());
+  auto grant = client.Lease(GroupInfo{"g", 2}, "");
+  ASSERT_TRUE(grant.ok() && grant.value());
+
+  JobStoreOptions ro;
+  ro.read_only = true;
+  auto store = JobStore::Open(o.db, ro);
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  Scheduler view(store.value().get(), SchedulerOptions{});
+  ASSERT_TRUE(view.Load(0).ok());
+  auto report = view.Query("s/t000", 0);
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report.value().jobs.size(), 6u);
+  EXPECT_EQ(report.value().jobs[0].state, JobState::kLeased) << "the acknowledged lease is on disk";
+  EXPECT_EQ(report.value().jobs[0].group, "g");
+}
+
 TEST(Coordinator, RandomFramesAreRefusedAndCountedAndNeverStopIt) {
   TempDir dir;
   CoordinatorOptions o = local_options(dir);
