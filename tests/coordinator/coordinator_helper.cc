@@ -6,11 +6,12 @@
 //   radclear_coordinator_helper work --endpoint EP --group G [--ranks R] [--work-ms N]
 //        [--idle-exit-ms N] [--deadline-ms N] [--log FILE]
 //
-// `work` leases jobs until none has come for --idle-exit-ms, "works" for
-// --work-ms on each (heartbeating every 100 ms with progress), appends
-// "worked <job> <epoch> <group>" to --log, reports done (retrying through a
-// coordinator restart) and appends "recorded <job> <epoch>" when the
-// coordinator says it recorded it. Exit 0 when idle, 3 past the deadline.
+// `work` runs coordinator/worker_loop until no job has come for
+// --idle-exit-ms: each job "works" for --work-ms (the loop heartbeats every
+// 100 ms with its progress), appends "worked <job> <epoch> <group>" to --log,
+// and the loop reports done (retrying through a coordinator restart); a
+// "recorded <job> <epoch>" line follows when the coordinator recorded it.
+// Exit 0 when idle, 3 past the deadline.
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -22,6 +23,7 @@
 
 #include "coordinator/client.h"
 #include "coordinator/server.h"
+#include "coordinator/worker_loop.h"
 
 namespace {
 
@@ -61,53 +63,47 @@ int serve(std::map<std::string, std::string>& a) {
 }
 
 int work(std::map<std::string, std::string>& a) {
-  ClientOptions co;
-  co.endpoint = a["--endpoint"];
-  co.request_timeout_ms = 300;
-  co.tries = 2;
-  CoordinatorClient client(co);
-  const GroupInfo group{a["--group"], std::stoi(a.count("--ranks") ? a["--ranks"] : "1")};
+  WorkerLoopOptions o;
+  o.client.endpoint = a["--endpoint"];
+  o.client.request_timeout_ms = 300;
+  o.client.tries = 2;
+  o.group = GroupInfo{a["--group"], std::stoi(a.count("--ranks") ? a["--ranks"] : "1")};
+  o.heartbeat_ms = 100;
+  o.idle_poll_ms = 30;
+  o.exit_when_idle_ms = std::stoll(a.count("--idle-exit-ms") ? a["--idle-exit-ms"] : "2000");
   const int64_t work_ms = std::stoll(a.count("--work-ms") ? a["--work-ms"] : "100");
-  const int64_t idle_exit_ms = std::stoll(a.count("--idle-exit-ms") ? a["--idle-exit-ms"] : "2000");
-  const int64_t deadline = now_ms() + std::stoll(a.count("--deadline-ms") ? a["--deadline-ms"] : "60000");
+  const int64_t deadline_ms = std::stoll(a.count("--deadline-ms") ? a["--deadline-ms"] : "60000");
   const std::string log = a["--log"];
-  int64_t idle_since = now_ms();
-  int grants = 0;
-  while (now_ms() < deadline) {
-    auto lease = client.Lease(group, fmt::format("{}:{}", group.id, grants));
-    if (!lease.ok()) {  // coordinator down or restarting: keep asking
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      continue;
-    }
-    if (!lease.value()) {
-      if (now_ms() - idle_since > idle_exit_ms) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
-      continue;
-    }
-    ++grants;
-    const LeaseGrant g = *lease.value();
-    bool lost = false;
+  o.on_reported = [&log](const LeaseGrant& g, bool recorded) {
+    if (recorded) append(log, fmt::format("recorded {} {}", g.job_id, g.epoch));
+  };
+  const std::string group = o.group.id;
+  JobFn job = [&](const LeaseGrant& g, JobControl& control) -> radclear::Result<std::vector<std::string>> {
     const int64_t start = now_ms();
-    while (!lost && now_ms() - start < work_ms) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, work_ms)));
-      const double fraction = std::min(1.0, static_cast<double>(now_ms() - start) / work_ms);
-      auto beat = client.Heartbeat(group, {Beat{g.job_id, g.epoch, Progress{fraction, 10, "items", 0}}});
-      if (beat.ok() && !beat.value().empty() && beat.value()[0].verdict != BeatVerdict::kOk) lost = true;
+    while (now_ms() - start < work_ms) {
+      if (control.cancelled()) return radclear::Status::FailedPrecondition("lease lost");
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(20, work_ms)));
+      control.report(std::min(1.0, static_cast<double>(now_ms() - start) / work_ms), 10, "items");
     }
-    if (!lost) {
-      append(log, fmt::format("worked {} {} {}", g.job_id, g.epoch, group.id));
-      while (now_ms() < deadline) {
-        auto done = client.Done(g.job_id, g.epoch, {fmt::format("{}:{}", group.id, g.job_id)});
-        if (done.ok()) {
-          if (done.value().recorded) append(log, fmt::format("recorded {} {}", g.job_id, g.epoch));
-          break;
-        }
-        if (done.status().code() != radclear::StatusCode::kIoError) break;  // stale: someone else has it
-      }
-    }
-    idle_since = now_ms();
+    append(log, fmt::format("worked {} {} {}", g.job_id, g.epoch, group));
+    return std::vector<std::string>{fmt::format("{}:{}", group, g.job_id)};
+  };
+  std::atomic<bool> stop{false};
+  std::atomic<bool> past_deadline{false};
+  std::thread watchdog([&] {
+    const int64_t until = now_ms() + deadline_ms;
+    while (!stop && now_ms() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!stop) past_deadline = stop = true;
+  });
+  auto stats = run_worker_loop(o, job, stop);
+  const bool late = past_deadline.load();
+  stop = true;
+  watchdog.join();
+  if (!stats.ok()) {
+    std::fprintf(stderr, "work: %s\n", stats.status().to_string().c_str());
+    return 1;
   }
-  return 3;
+  return late ? 3 : 0;
 }
 
 }  // namespace
