@@ -71,14 +71,16 @@ Runner setup_status(CLI::App& app) {
     ClientFlags client;
     std::string query;
     std::filesystem::path db;
-    double watch = 0;
+    bool watch = false;
+    double every_s = 2;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
   app.add_option("id", f->query, "SWEEP, SWEEP/TRIAL, SWEEP/TRIAL/JOB or a job id (default: every sweep)");
   f->client.add(app);
   app.add_option("--db", f->db, "Read this coordinator DB directly (read-only) when no coordinator answers");
-  app.add_option("--watch", f->watch, "Refresh every N seconds until interrupted")->expected(0, 1)->default_str("2");
+  app.add_flag("--watch", f->watch, "Refresh until interrupted");
+  app.add_option("--every", f->every_s, "Seconds between --watch refreshes")->capture_default_str();
   app.add_flag("--json", f->json, "Print JSON instead of a table");
   return [f] {
     auto options = f->client.options(1500, 1);
@@ -94,9 +96,9 @@ Runner setup_status(CLI::App& app) {
       if (f->json)
         std::cout << nlohmann::json(report.value()).dump(2) << std::endl;
       else
-        std::cout << (f->watch > 0 ? "\033[2J\033[H" : "") << coordinator::format_status(report.value()) << std::flush;
-      if (f->watch <= 0) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(f->watch * 1000)));
+        std::cout << (f->watch ? "\033[2J\033[H" : "") << coordinator::format_status(report.value()) << std::flush;
+      if (!f->watch) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(std::max(0.1, f->every_s) * 1000)));
     }
   };
 }
