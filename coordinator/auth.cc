@@ -78,10 +78,11 @@ Result<std::map<std::string, Role>> load_authorized_keys(const std::filesystem::
   std::map<std::string, Role> out;
   std::string line;
   for (int lineno = 1; std::getline(in, line); ++lineno) {
-    line = line.substr(0, line.find('#'));
+    // '#' is also a Z85 digit: a first word of 40 characters is a key even
+    // when it starts with '#'; anything else starting with '#' is a comment.
     std::istringstream fields(line);
     std::string key, role_text;
-    if (!(fields >> key)) continue;
+    if (!(fields >> key) || (key[0] == '#' && key.size() != 40)) continue;
     fields >> role_text;
     const auto role = parse_role(role_text.empty() ? "worker" : role_text);
     if (key.size() != 40 || !role)

@@ -46,7 +46,9 @@ enum class Role : uint8_t {
 const char* role_name(Role r);
 std::optional<Role> parse_role(const std::string& name);
 
-// Lines "<z85 public key> <read|worker|admin>"; '#' starts a comment.
+// Lines "<z85 public key> <read|worker|admin>"; a line whose first word
+// starts with '#' and is not 40 characters long is a comment ('#' is a Z85
+// digit, so a key may start with it).
 // InvalidArgument names the file and line of a bad entry.
 Result<std::map<std::string, Role>> load_authorized_keys(const std::filesystem::path& path);
 

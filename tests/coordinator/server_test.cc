@@ -203,6 +203,14 @@ TEST(Coordinator, CurveAdmitsListedKeysOnlyAndRolesLimitWhatTheyMayDo) {
   auto reader = make_curve_keys();
   auto stranger = make_curve_keys();
   ASSERT_TRUE(server.ok() && admin.ok() && reader.ok() && stranger.ok());
+  // Keys whose Z85 text holds '#' (a Z85 digit) must still load.
+  {
+    CurveKeys hashy{"#" + std::string(39, 'a'), ""};
+    std::ofstream(dir.path() / "hashy.txt") << "# comment\n  # indented comment\n" << hashy.public_key << " read\n";
+    auto keys = load_authorized_keys(dir.path() / "hashy.txt");
+    ASSERT_TRUE(keys.ok()) << keys.status().to_string();
+    EXPECT_EQ(keys.value().size(), 1u);
+  }
   const auto authorized = dir.path() / "clients.txt";
   {
     std::ofstream out(authorized);
