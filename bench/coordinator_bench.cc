@@ -2,6 +2,8 @@
 //   BM_DurableTransitions/K   job transitions/s when K lease+done pairs share
 //                             one synced commit (group commit); K=1 is one
 //                             fsync per pair.
+//   BM_ServedTransitions/N    the same through a served coordinator, N
+//                             client threads leasing and finishing jobs.
 //   BM_Status/...             Scheduler::Query over a 100,000-job sweep.
 //   BM_HeartbeatHandling      CPU per heartbeat inside the coordinator: decode
 //                             the frame, renew the lease, encode the reply.
@@ -109,6 +111,58 @@ void BM_DurableTransitions(benchmark::State& state) {
   fs::remove_all(dir);
 }
 BENCHMARK(BM_DurableTransitions)->Arg(1)->Arg(64)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// End to end: N client threads (each a worker group) lease and finish jobs
+// through a served coordinator; every acknowledged transition was fsynced
+// in the round's group commit.
+void BM_ServedTransitions(benchmark::State& state) {
+  const int clients = static_cast<int>(state.range(0));
+  const fs::path dir = temp_dir("served");
+  {
+    CoordinatorOptions o;
+    o.db = dir / "db";
+    o.bind = "tcp://127.0.0.1:*";
+    auto c = Coordinator::Open(o);
+    if (!c.ok()) {
+      state.SkipWithError(c.status().to_string().c_str());
+      return;
+    }
+    std::atomic<bool> stop{false};
+    std::thread loop([&] { (void)c.value()->Run(stop); });
+    const std::string endpoint = c.value()->endpoint();
+    {
+      CoordinatorClient submitter(ClientOptions{endpoint, 30000, 1, std::nullopt, ""});
+      if (!submitter.Submit(flat_sweep("served", 100, 1000)).ok()) state.SkipWithError("submit failed");
+    }
+    int64_t pairs = 0;
+    for (auto _ : state) {
+      std::atomic<int64_t> done{0};
+      std::vector<std::thread> workers;
+      for (int w = 0; w < clients; ++w) {
+        workers.emplace_back([&, w] {
+          CoordinatorClient client(ClientOptions{endpoint, 10000, 1, std::nullopt, ""});
+          const GroupInfo g{fmt::format("w{}", w), 1};
+          for (int k = 0; k < 100; ++k) {
+            auto grant = client.Lease(g, "");
+            if (!grant.ok() || !grant.value()) return;
+            if (client.Done(grant.value()->job_id, grant.value()->epoch, {"o"}).ok()) ++done;
+          }
+        });
+      }
+      for (auto& t : workers) t.join();
+      pairs += done.load();
+    }
+    const ServerCounters n = c.value()->counters();
+    stop = true;
+    loop.join();
+    // Lease (READY->LEASED) and done (LEASED->DONE): two transitions a pair.
+    state.counters["transitions/s"] = benchmark::Counter(2.0 * pairs, benchmark::Counter::kIsRate);
+    state.counters["records_per_commit"] =
+        n.scheduler.commits ? static_cast<double>(n.scheduler.committed_records) / n.scheduler.commits : 0;
+  }
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_ServedTransitions)->Arg(1)->Arg(8)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
 void BM_Status(benchmark::State& state) {
   static Scheduler* s = [] {
