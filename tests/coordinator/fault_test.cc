@@ -126,7 +126,9 @@ TEST(CoordinatorFaults, AWorkerKilledMidJobLosesItsLeaseAndAnotherFinishesItOnce
   EXPECT_GE(n.scheduler.expired, 1);
   std::set<std::string> recorded;
   for (const std::string& line : read_lines(dir.path() / "b.log"))
-    if (line.rfind("recorded ", 0) == 0) EXPECT_TRUE(recorded.insert(line.substr(9, line.find(' ', 9) - 9)).second) << line;
+    if (line.rfind("recorded ", 0) == 0) {
+      EXPECT_TRUE(recorded.insert(line.substr(9, line.find(' ', 9) - 9)).second) << line;
+    }
   EXPECT_EQ(recorded.size(), 5u);
   EXPECT_TRUE(read_lines(dir.path() / "a.log").empty()) << "A never finished anything";
 }
