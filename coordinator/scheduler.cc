@@ -63,6 +63,7 @@ void Scheduler::set_state(Job& job, JobState state, int64_t now_ms) {
   job.state = state;
   if (state == JobState::kReady) enqueue(job);
   if (is_terminal(state)) job.finished_ms = now_ms;
+  if (state == JobState::kCancelled) ++counters_.cancelled;
   ++counters_.transitions;
   mark(job);
 }
@@ -468,7 +469,7 @@ Result<int64_t> Scheduler::Cancel(const std::string& target, int64_t now_ms) {
   std::vector<TrialRef> trials;
   auto ids = resolve_target(target, &trials);
   if (!ids.ok()) return ids.status();
-  int64_t cancelled = 0;
+  const int64_t before = counters_.cancelled;
   for (const std::string& id : ids.value()) {
     Job& job = jobs_.at(id);
     if (is_terminal(job.state)) continue;
@@ -482,9 +483,8 @@ Result<int64_t> Scheduler::Cancel(const std::string& target, int64_t now_ms) {
     job.last_error = fmt::format("cancelled ({})", target);
     set_state(job, JobState::kCancelled, now_ms);
     cascade_cancel(id, job.last_error, now_ms);
-    ++cancelled;
   }
-  return cancelled;
+  return counters_.cancelled - before;
 }
 
 Result<int64_t> Scheduler::Retry(const std::string& target, int64_t now_ms) {

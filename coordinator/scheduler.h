@@ -127,6 +127,7 @@ struct SchedulerCounters {
   int64_t done_recorded = 0;  // DONE transitions (each job at most once per success)
   int64_t stale_refused = 0;  // done/fail/heartbeat carrying an old epoch
   int64_t expired = 0;        // leases that ran out
+  int64_t cancelled = 0;      // CANCELLED transitions (cascades included)
   int64_t commits = 0;        // synced batches written
   int64_t committed_records = 0;
 };
@@ -161,7 +162,8 @@ class Scheduler {
   int64_t ExpireLeases(int64_t now_ms);
   // `target`: a job id, a sweep id or "sweep/trial". Cancels what is not
   // DONE and every job depending on it; a job shared with a trial outside
-  // the target is left alone. Returns the number of jobs cancelled.
+  // the target is left alone. Returns the number of jobs cancelled,
+  // those downstream included.
   Result<int64_t> Cancel(const std::string& target, int64_t now_ms);
   // Queues FAILED/CANCELLED jobs of `target` again with fresh attempts, and
   // the cancelled jobs downstream of them. Returns how many.
