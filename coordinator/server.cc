@@ -271,6 +271,9 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
       for (PendingReply& p : round) p.body = error_reply(committed);
       if (committed.message().find("reloading failed") != std::string::npos) return committed;
     }
+    // Counters first: a client that got its reply sees them updated.
+    if (!round.empty()) ++s.counters.rounds;
+    s.publish();
     for (PendingReply& p : round) {
       const std::string header = encode_header(p.header);
       const std::string body = p.body.dump();
@@ -283,9 +286,8 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
         spdlog::debug("coordinator: reply dropped: {}", e.what());  // the peer went away
       }
     }
-    if (!round.empty()) ++s.counters.rounds;
-    s.publish();
   }
+  s.publish();
   return Status::Ok();
 }
 
