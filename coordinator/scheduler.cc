@@ -184,7 +184,8 @@ Status Scheduler::Commit(int64_t now_ms, bool with_progress) {
   if (!s.ok()) {
     // Memory must not run ahead of disk: forget everything not written.
     Status reload = Load(now_ms);
-    if (!reload.ok()) return Status::IoError(s.message() + "; and reloading failed: " + reload.message());
+    if (!reload.ok())
+      return Status::Internal(s.message() + "; rebuilding the table from the store failed too: " + reload.message());
     return s;
   }
   ++counters_.commits;

@@ -174,7 +174,8 @@ class Scheduler {
   // written too (progress alone is never worth an fsync: the next
   // heartbeat repeats it). On failure the in-memory table is rebuilt from
   // the store, so memory never runs ahead of disk; the caller must then
-  // answer the round's requests with the error.
+  // answer the round's requests with the error. Internal: the rebuild
+  // failed too and the table is unusable.
   Status Commit(int64_t now_ms, bool with_progress = false);
   bool has_pending() const { return !dirty_.empty() || !dirty_sweeps_.empty(); }
 

@@ -269,7 +269,7 @@ Status Coordinator::Run(const std::atomic<bool>& stop) {
       spdlog::error("coordinator: {}", committed.to_string());
       // The table was rebuilt from disk; every answer of the round is void.
       for (PendingReply& p : round) p.body = error_reply(committed);
-      if (committed.message().find("reloading failed") != std::string::npos) return committed;
+      if (committed.code() == StatusCode::kInternal) return committed;  // no table left to serve
     }
     // Counters first: a client that got its reply sees them updated.
     if (!round.empty()) ++s.counters.rounds;

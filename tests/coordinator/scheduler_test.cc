@@ -441,6 +441,33 @@ TEST(Scheduler, AReopenedStoreRebuildsTheTableAndHonoursLiveLeases) {
   EXPECT_EQ(payload.value(), jobs[1].payload);
 }
 
+TEST(Scheduler, AFailedCommitRollsMemoryBackToDisk) {
+  TempDir dir;
+  auto sub = one_trial(chain_trial("t000", "a", 1, 1));
+  {
+    auto store = JobStore::Open(dir.path() / "db");
+    ASSERT_TRUE(store.ok());
+    Scheduler s(store.value().get(), options());
+    ASSERT_TRUE(s.Submit(sub, 0).ok());
+    ASSERT_TRUE(s.Commit(0).ok());
+  }
+  // A read-only store refuses every commit: a stand-in for a failing disk.
+  JobStoreOptions ro;
+  ro.read_only = true;
+  auto store = JobStore::Open(dir.path() / "db", ro);
+  ASSERT_TRUE(store.ok());
+  Scheduler s(store.value().get(), options());
+  ASSERT_TRUE(s.Load(0).ok());
+  LeaseGrant g = must_lease(s, GroupInfo{"g", 1}, 1);
+  EXPECT_EQ(s.Find(g.job_id)->state, JobState::kLeased);
+  Status c = s.Commit(1);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.Find(g.job_id)->state, JobState::kReady) << "the grant never reached disk, so it is forgotten";
+  EXPECT_EQ(s.leased_count(), 0u);
+  EXPECT_FALSE(s.has_pending());
+}
+
 TEST(Scheduler, StatusAnswersPerSweepTrialAndJob) {
   Scheduler s(nullptr, options());
   SweepSubmission sub;
