@@ -97,7 +97,7 @@ std::string canonical_yaml(const YAML::Node& node) {
 Result<SweepSpec> parse_sweep(const YAML::Node& root, const std::string& context) {
   try {
     if (!root.IsMap()) return Status::InvalidArgument(fmt::format("{}: a sweep is a YAML mapping", context));
-    check_known_keys(root, {"name", "data", "stages", "grid", "list", "pretrain_ranks", "max_attempts"}, context);
+    check_known_keys(root, {"name", "data", "stages", "grid", "list", "pretrain_ranks", "extract_shards", "max_attempts"}, context);
     SweepSpec spec;
     read_field(root, "name", spec.name, context);
     if (spec.name.empty() || spec.name.find('/') != std::string::npos)
@@ -105,6 +105,8 @@ Result<SweepSpec> parse_sweep(const YAML::Node& root, const std::string& context
     spec.data = root["data"] ? YAML::Clone(root["data"]) : YAML::Node(YAML::NodeType::Map);
     read_field(root, "pretrain_ranks", spec.pretrain_ranks, context);
     read_field(root, "max_attempts", spec.max_attempts, context);
+    read_field(root, "extract_shards", spec.extract_shards, context);
+    if (spec.extract_shards < 1) return Status::InvalidArgument(fmt::format("{}: extract_shards must be >= 1", context));
     if (spec.pretrain_ranks < 1) return Status::InvalidArgument(fmt::format("{}: pretrain_ranks must be >= 1", context));
     const YAML::Node stages = root["stages"];
     if (!stages || !stages.IsMap() || stages.size() == 0)
@@ -263,7 +265,9 @@ Result<SweepSubmission> build_submission(const SweepSpec& spec, const std::vecto
     const YAML::Node empty(YAML::NodeType::Map);
     auto add = [&](Stage stage, const JobPart& part, const std::vector<std::string>& inputs) -> Result<std::string> {
       auto it = trial.stages.find(stage);
-      auto body = payload(stage, spec.data, it == trial.stages.end() ? empty : it->second, part);
+      JobPart with_trial = part;
+      with_trial.trial = &trial.stages;
+      auto body = payload(stage, spec.data, it == trial.stages.end() ? empty : it->second, with_trial);
       if (!body.ok()) return body.status();
       JobSubmission js;
       js.stage = stage;

@@ -13,7 +13,7 @@
 //
 // Sweep YAML:
 //   name: lr-sweep                       # the sweep id
-//   data: {index: data/synth.index, root: data/synth}
+//   data: {index: data/synth.index, root: data/synth, clinical: data/synth/clinical.csv, out: runs/lr-sweep}
 //   stages:
 //     pretrain: {arch: vit_small, lr: 1.5e-4, epochs: 10}
 //     extract:  {windows: [abdomen, lung]}
@@ -23,6 +23,7 @@
 //     crossval.model: [abmil, pma]
 //   # or list: [{pretrain.lr: 1.0e-4}, {pretrain.lr: 3.0e-4, crossval.model: pma}]
 //   pretrain_ranks: 2                    # gang size a pretrain job needs (default 1)
+//   extract_shards: 8                    # extraction jobs per feature set (default 8)
 //   max_attempts: 3                      # per job (default: the coordinator's)
 #include <cstdint>
 #include <filesystem>
@@ -53,6 +54,7 @@ struct SweepSpec {
   std::vector<std::pair<std::string, std::vector<YAML::Node>>> grid;  // path -> values, in file order
   std::vector<std::vector<Override>> list;
   int pretrain_ranks = 1;
+  int extract_shards = 8;  // shard jobs per feature set (fewer when there are fewer studies)
   int max_attempts = 0;
 };
 
@@ -91,12 +93,16 @@ struct JobPart {
   int index = 0;  // fold or shard index
   int count = 1;  // folds or shards in all
   const Shard* shard = nullptr;  // extract jobs only
+  // Every stage's resolved spec of the job's trial (a job's inputs are
+  // named from its upstream stages' specs). Set by build_submission.
+  const std::map<Stage, YAML::Node>* trial = nullptr;
 };
 // Turns a stage's resolved spec and the job's part into its payload.
 using PayloadFn = std::function<Result<std::string>(Stage, const YAML::Node& data, const YAML::Node& spec,
                                                      const JobPart& part)>;
-// The default payload until the stage layer serializes its specs: canonical
-// YAML of {data: ..., spec: ..., part: {index, count[, studies]}}.
+// A stand-in payload for tests of the DAG alone: canonical YAML of
+// {data: ..., spec: ..., part: {index, count[, studies]}}. Real sweeps use
+// stage_payload (coordinator/stage_payload.h): the stage's own spec.
 Result<std::string> default_payload(Stage stage, const YAML::Node& data, const YAML::Node& spec, const JobPart& part);
 // YAML with every mapping's keys sorted: equal specs give equal bytes
 // whatever order their keys were written in.
