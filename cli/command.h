@@ -40,5 +40,7 @@ Runner setup_deploy(CLI::App& app);    // cmd_deploy.cc
 Runner setup_extract(CLI::App& app);         // cmd_extract.cc
 Runner setup_features_stats(CLI::App& app);  // cmd_extract.cc
 Runner setup_quickstart(CLI::App& app);      // cmd_quickstart.cc
+Runner setup_coordinator(CLI::App& app);  // cmd_coordinator.cc
+Runner setup_status(CLI::App& app), setup_cancel(CLI::App& app), setup_retry(CLI::App& app);  // cmd_status.cc
 
 }  // namespace radclear::cli

@@ -14,6 +14,10 @@ const std::vector<Command>& commands() {
       {"features-stats", "Feature sets in a slice index and how many of their studies are finished", &setup_features_stats},
       {"crossval", "Attention-MIL cross-validation on study features: folds, training, stats, plots", &setup_crossval},
       {"deploy", "Run the fold models of a crossval run on an external test set, plus their ensemble", &setup_deploy},
+      {"coordinator", "The job scheduler: RocksDB job table, leases, ZeroMQ endpoint for workers and clients", &setup_coordinator},
+      {"status", "Sweeps, trials and jobs: state, group, progress, ETA, attempts, errors", &setup_status},
+      {"cancel", "Cancel a job, trial or sweep and what depends on it", &setup_cancel},
+      {"retry", "Queue failed or cancelled jobs of a job, trial or sweep again", &setup_retry},
       {"doctor", "Check this node: library versions, BLAS, threads, GPUs, SGEMM speed", &setup_doctor},
   };
   return table;

@@ -51,6 +51,10 @@ struct CrossvalSpec {
   // at deployment). CLEAR feeds raw features. Default: true.
   bool standardize = true;
   int folds = 5;                      // patient-level folds. Default: 5
+  // -1: every fold, then the pooled stats (stats.csv); k: only fold k, no
+  // aggregation (a coordinator fold job). Finished folds are skipped, so a
+  // run with -1 after every fold job only aggregates. Default: -1.
+  int fold = -1;
   // Instances per bag: shorter bags are zero-padded (and masked), longer
   // ones subsampled keeping key slices. Default: 512.
   int64_t bag_size = 512;
@@ -85,6 +89,7 @@ struct CrossvalSpec {
     v(s.dropout, Field("dropout", "Head dropout").at_least(0));
     v(s.standardize, Field("standardize", "Standardise features with the training folds' mean and std (true/false)"));
     v(s.folds, Field("folds", "Patient-level folds").at_least(2));
+    v(s.fold, Field("fold", "Only this fold (0..folds-1), no aggregation; -1: every fold and the stats").at_least(-1));
     v(s.bag_size, Field("bag_size", "Instances per bag (pad / subsample)").at_least(1));
     v(s.batch_size, Field("batch_size", "Bags per step").at_least(1));
     v(s.epochs, Field("epochs", "Maximum epochs per fold").at_least(1));

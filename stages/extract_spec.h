@@ -32,6 +32,10 @@ struct ExtractSpec {
   std::vector<std::string> windows;
   // Splits to extract; empty = all studies. Default: all.
   std::vector<Split> splits;
+  // Study ids to extract (of those the splits select); empty = all. A
+  // coordinator shard job names its shard's studies here; the feature set
+  // (and so `out`) is the same for every shard. Default: all.
+  std::vector<std::string> studies;
   int64_t batch_size = 64;           // rows per forward pass. Default: 64
   FeatureDtype dtype = FeatureDtype::kFloat32;  // feats on disk. Default: float32
   // Encoder input size; 0 = the pretraining run's (pretrain.yaml beside the
@@ -54,6 +58,7 @@ struct ExtractSpec {
     v(s.windows, Field("windows", "CT windows, rows of a slice in this order (abdomen, lung, bone, mediastinum, W/L); "
                                   "default: the checkpoint's pretraining windows, else abdomen,lung"));
     v(s.splits, Field("splits", "Splits to extract: train, val, test, unknown (default: all studies)").flag("--split"));
+    v(s.studies, Field("studies", "Only these study ids (comma separated; default: every study of the splits)"));
     v(s.batch_size, Field("batch_size", "Rows per forward pass").positive());
     v(s.dtype, Field("dtype", "On-disk feature type: float32 or float16"));
     v(s.image_size, Field("image_size", "Encoder input size (0: the pretraining run's)").at_least(0));

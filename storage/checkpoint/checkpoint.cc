@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/check.h"
+#include "stages/checkpoint_name.h"
 #include "storage/checkpoint/torch_file.h"
 
 namespace radclear::storage {
@@ -25,13 +26,7 @@ TensorDict strip_ddp_prefix(const TensorDict& state) {
 }  // namespace
 
 std::string moco_checkpoint_file_name(const std::string& arch, const std::string& name, int64_t epoch) {
-  if (arch.empty() || name.empty() || arch.find('/') != std::string::npos ||
-      name.find('/') != std::string::npos || epoch < 0) {
-    throw InvalidArgument(fmt::format("checkpoint name: need non-empty arch ('{}') and name ('{}') without '/' "
-                                      "and epoch >= 0 ({})",
-                                      arch, name, epoch));
-  }
-  return fmt::format("{}-moco-lecl-1-{}-checkpoint_{:04d}.pth.tar", arch, name, epoch);
+  return stages::moco_checkpoint_file_name(arch, name, epoch);  // one definition, torch-free
 }
 
 PyValue tensor_dict_to_py(const TensorDict& state, const std::string& key_prefix) {

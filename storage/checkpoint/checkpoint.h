@@ -23,6 +23,8 @@ using TensorDict = torch::OrderedDict<std::string, at::Tensor>;
 
 // "{arch}-moco-lecl-1-{name}-checkpoint_{epoch:04d}.pth.tar"; throws
 // InvalidArgument for an empty arch/name, a '/' in them or a negative epoch.
+// Defined once, torch-free, in stages/checkpoint_name.h (the coordinator
+// names checkpoints too); this forwards to it.
 std::string moco_checkpoint_file_name(const std::string& arch, const std::string& name, int64_t epoch);
 
 struct MocoCheckpoint {
