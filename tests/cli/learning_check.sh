@@ -25,8 +25,11 @@ torch.manual_seed(0)
 model = backbones.MODELS[sys.argv[2]][0](int(sys.argv[3]), 0)
 torch.save({k: v for k, v in model.state_dict().items() if not k.startswith('head.')}, sys.argv[4])
 PY
+# The same windows as the LeCL features (a bare state dict records none).
+windows=$("$py" -c 'import sys, yaml; print(",".join(yaml.safe_load(open(sys.argv[1]))["windows"]))' \
+  "$work/lecl/features/extract.yaml")
 "$bin" extract --db "$work/lecl/index" --data "$work/lecl/data" --checkpoint "$work/random.pth" --arch "$arch" \
-  --image-size "$size" --out "$work/random-features" --quiet --log-level warn
+  --image-size "$size" --windows "$windows" --out "$work/random-features" --quiet --log-level warn
 "$bin" crossval --config "$work/lecl/crossval/crossval.resolved.yaml" --features "$work/random-features" \
   --out "$work/random-crossval" --no-progress --log-level warn > /dev/null
 

@@ -83,6 +83,18 @@ PY
     echo "a second feature set was written into the same --out"; exit 1
   fi
   grep -q "already holds feature set" <<< "$out" || { echo "unexpected error: $out"; exit 1; }
+  # Without --windows, extraction embeds in the windows the checkpoint was pretrained in.
+  "$bin" pretrain --db "$work/idx" --data "$work/data" --arch vit_tiny --image-size 32 --batch-size 8 --epochs 1 \
+    --moco-dim 32 --moco-mlp-dim 64 --workers 1 --windows lung,bone --quiet --out "$work/run_lb" "${q[@]}"
+  "$bin" extract --db "$work/idx" --data "$work/data" --quiet "${q[@]}" --out "$work/f_lb" \
+    --checkpoint "$work/run_lb/vit_tiny-moco-lecl-1-run-checkpoint_0001.pth.tar"
+  "$py" - "$work/f_lb" <<'PY'
+import glob, sys, h5py
+for p in glob.glob(sys.argv[1] + '/*.h5'):
+    with h5py.File(p) as f:
+        assert list(f.attrs['windows']) == ['lung', 'bone'], (p, list(f.attrs['windows']))
+print('extraction defaults to the checkpoint\'s windows: lung, bone')
+PY
   ;;
 mpi)
   "$bin" extract "${args[@]}" "${q[@]}" --out "$work/np1"

@@ -29,7 +29,7 @@ TEST(PretextMetrics, ChanceLossIsTheLossAtEqualSimilarities) {
   // Zero vectors normalise to zero: every similarity is 0.
   const auto zeros = torch::zeros({n, 4});
   auto none = torch::zeros({n});
-  auto some = torch::tensor({1.0f, 0, 0, 1, 1, 0, 0, 0});
+  auto some = torch::tensor({1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 0.0f, 0.0f, 0.0f});
   for (const auto& lesion : {none, some}) {
     for (double w : {0.0, 1.0}) {
       const auto loss = models::moco_total_loss(zeros, zeros, zeros, zeros, lesion, 0, {t, w});
