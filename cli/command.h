@@ -42,5 +42,7 @@ Runner setup_features_stats(CLI::App& app);  // cmd_extract.cc
 Runner setup_quickstart(CLI::App& app);      // cmd_quickstart.cc
 Runner setup_coordinator(CLI::App& app);  // cmd_coordinator.cc
 Runner setup_status(CLI::App& app), setup_cancel(CLI::App& app), setup_retry(CLI::App& app);  // cmd_status.cc
+Runner setup_worker(CLI::App& app);  // cmd_worker.cc
+Runner setup_run(CLI::App& app), setup_submit(CLI::App& app);  // cmd_run.cc
 
 }  // namespace radclear::cli

@@ -28,16 +28,7 @@ int launch(const stages::AnySpec& spec, const LaunchOptions& options) {
   ctx.world = comm->world();
   ctx.local_rank = MpiScope::local_rank();
   ctx.local_world = MpiScope::local_world();
-  ctx.threads = std::visit(
-      [&](const auto& s) {
-        // crossval and deploy have a `threads` setting; 0 = the rank's share of the cores.
-        if constexpr (std::is_same_v<std::decay_t<decltype(s)>, stages::CrossvalSpec> ||
-                      std::is_same_v<std::decay_t<decltype(s)>, stages::DeploySpec>) {
-          if (s.threads > 0) return s.threads;
-        }
-        return ctx.compute_threads();
-      },
-      spec);
+  ctx.threads = runner::stage_threads(spec, ctx);
   ctx.comm = comm.get();
   ctx.show_progress = !options.quiet && ctx.is_root();
   runner::set_process_threads(ctx.threads);

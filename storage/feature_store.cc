@@ -130,7 +130,12 @@ void write_int_attr(hid_t loc, const char* name, int64_t value, const fs::path& 
 void write_dataset(hid_t file, const char* name, hid_t file_type, hid_t mem_type, const std::vector<hsize_t>& dims,
                    const void* data, const fs::path& path) {
   Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-  Handle ds(checked(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path,
+  // No modification times in the object headers: the same features give
+  // the same bytes whenever they are written (a requeued shard job's files
+  // equal an uninterrupted run's).
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  checked_status(H5Pset_obj_track_times(dcpl.get(), false), path, "disable time tracking");
+  Handle ds(checked(H5Dcreate2(file, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), path,
                     fmt::format("create dataset '{}'", name)),
             H5Dclose);
   bool empty = false;
@@ -142,7 +147,9 @@ void write_dataset(hid_t file, const char* name, hid_t file_type, hid_t mem_type
 }
 
 void write_file(const fs::path& tmp, const fs::path& target, const StudyFeatures& f) {
-  Handle file(checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), tmp, "create the file"),
+  Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+  checked_status(H5Pset_obj_track_times(fcpl.get(), false), tmp, "disable time tracking");  // the root group
+  Handle file(checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), tmp, "create the file"),
               H5Fclose);
   const hid_t fid = file.get();
   const hsize_t rows = static_cast<hsize_t>(f.rows), dim = static_cast<hsize_t>(f.dim);

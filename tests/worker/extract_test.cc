@@ -72,6 +72,13 @@ TEST(ShardJournal, AppendsAndReadsBackDroppingATornLastLine) {
     r.study_id = "s2";
     j.append(r);
   }
+  EXPECT_FALSE(journal_in_use(path)) << "its writer is gone";
+  {
+    ShardJournal live(journal_path(tmp.path(), "live", 0));
+    EXPECT_TRUE(journal_in_use(live.path())) << "another job's ingest must leave a live journal";
+  }
+  EXPECT_FALSE(journal_in_use(journal_path(tmp.path(), "live", 0)));
+  fs::remove(journal_path(tmp.path(), "live", 0));
   { std::ofstream(path, std::ios::app) << "{\"v\":1,\"set_id\":\"ab"; }  // killed mid-write
   const auto records = read_journal(path);
   ASSERT_EQ(records.size(), 2u);

@@ -4,12 +4,17 @@
 #include "worker/runner/job_runner.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <unistd.h>
 
 #include <filesystem>
 
 #include <torch/torch.h>
 
+#include "stages/checkpoint_name.h"
 #include "storage/checkpoint/checkpoint.h"
 #include "worker/comm/communicator.h"
 
@@ -104,6 +109,49 @@ TEST_F(RunnerTest, FourStagesInOneProcessThroughPayloads) {
 
   // A bad spec comes back as InvalidArgument, not an exception.
   ext.windows = {"liver"};
+  auto bad = run_stage(ext, ctx);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+// A coordinator's shard jobs: extract runs narrowed to disjoint study
+// lists fill one feature set, with the same bytes as one run over all.
+TEST_F(RunnerTest, ShardRunsOfStudiesEqualOneWholeRun) {
+  make_data();
+  auto ctx = context();
+  auto pre = pretrain_spec("shards");
+  pre.epochs = 1;
+  pre.warmup_epochs = 0;
+  run(pre, ctx);
+  ASSERT_TRUE(fs::exists(stages::final_checkpoint(pre)));
+
+  stages::ExtractSpec ext;
+  ext.db = pre.db;
+  ext.data = pre.data;
+  ext.checkpoint = stages::final_checkpoint(pre);
+  ext.windows = {"abdomen"};
+  ext.out = dir_ / "whole";
+  run(ext, ctx);
+  std::vector<std::string> studies;
+  for (const auto& f : fs::directory_iterator(ext.out)) {
+    if (f.path().extension() == ".h5") studies.push_back(f.path().stem().string());
+  }
+  std::sort(studies.begin(), studies.end());
+  ASSERT_EQ(studies.size(), 4u);
+
+  ext.out = dir_ / "sharded";
+  ext.studies = {studies[0], studies[2]};
+  auto first = run(ext, ctx);
+  EXPECT_NE(first.summary.find("2 studies extracted"), std::string::npos) << first.summary;
+  ext.studies = {studies[1], studies[3]};
+  run(ext, ctx);
+  for (const auto& s : studies) {
+    std::ifstream a(dir_ / "whole" / (s + ".h5"), std::ios::binary), b(dir_ / "sharded" / (s + ".h5"), std::ios::binary);
+    const std::string x((std::istreambuf_iterator<char>(a)), {}), y((std::istreambuf_iterator<char>(b)), {});
+    EXPECT_FALSE(x.empty());
+    EXPECT_TRUE(x == y) << s << ": a shard's file differs from the whole run's";
+  }
+  ext.studies = {"no-such-study"};
   auto bad = run_stage(ext, ctx);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);

@@ -258,7 +258,11 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext
   const fs::path splits_path = spec.out_dir / "splits.json";
   FoldSplits splits;
   if (group.rank == 0) {
-    write_file_atomic(spec.out_dir / "crossval.resolved.yaml", YAML::Dump(stages::to_yaml(spec)) + "\n");
+    // The directory's settings, whichever fold job writes them: every fold
+    // of one run shares them (deploy reads folds and models from here).
+    CrossvalSpec resolved = spec;
+    resolved.fold = -1;
+    write_file_atomic(spec.out_dir / "crossval.resolved.yaml", YAML::Dump(stages::to_yaml(resolved)) + "\n");
     splits = load_or_make_splits(splits_path, cohort, spec.folds, spec.seed);
   }
   barrier();
@@ -279,12 +283,18 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext
   summary.label_names = cohort.label_names;
   summary.studies_used = bank.studies().size();
   summary.studies_skipped = bank.skipped().size();
-  for (int f = group.rank; f < spec.folds; f += group.world) {
+  // Every fold, or the one fold a coordinator fold job names.
+  std::vector<int> todo;
+  for (int f = 0; f < spec.folds; ++f) {
+    if (spec.fold < 0 || f == spec.fold) todo.push_back(f);
+  }
+  for (size_t i = group.rank; i < todo.size(); i += group.world) {
+    const int f = todo[i];
     if (group.cancel.requested()) {
       summary.cancelled = true;  // finished folds stay; a rerun skips them
       break;
     }
-    group.report("crossval", "folds", f, spec.folds);
+    group.report("crossval", "folds", static_cast<int64_t>(i), static_cast<int64_t>(todo.size()));
     switch (run_fold(spec, cohort, splits, bank, f).kind) {
       case FoldOutcome::kTrained:
         ++summary.folds_trained;
@@ -302,7 +312,8 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext
   if (group.world > 1) group.comm->allreduce(&stopped, 1, worker::DType::kInt32, worker::ReduceOp::kMax);
   barrier();
   summary.cancelled = stopped != 0;
-  if (group.rank != 0 || summary.cancelled) return summary;
+  // A single fold's job leaves the pooled stats to the run over every fold.
+  if (group.rank != 0 || summary.cancelled || spec.fold >= 0) return summary;
 
   std::vector<std::vector<PredRow>> groups;
   std::vector<std::string> names;

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include <c10/core/InferenceMode.h>
 #include <fmt/ranges.h>
@@ -32,13 +33,28 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Opens the index. For writing, waits up to kWriteLockWait while another
+// process holds the writer's lock: shard jobs of one feature set in other
+// worker groups write it briefly at their start and end.
+constexpr auto kWriteLockWait = std::chrono::seconds(300);
+
 std::unique_ptr<storage::SliceIndex> open_index(const fs::path& db, bool read_only) {
   storage::IndexOptions opts;
   opts.read_only = read_only;
   opts.create_if_missing = false;
-  auto index = storage::SliceIndex::Open(db, opts);
-  throw_if_error(index.status());
-  return std::move(index.value());
+  const auto deadline = std::chrono::steady_clock::now() + kWriteLockWait;
+  bool told = false;
+  while (true) {
+    auto index = storage::SliceIndex::Open(db, opts);
+    const bool locked = !read_only && index.status().code() == StatusCode::kIoError && fs::exists(db / "CURRENT");
+    if (!locked || std::chrono::steady_clock::now() > deadline) {
+      throw_if_error(index.status());
+      return std::move(index.value());
+    }
+    if (!told) spdlog::info("index {} is being written by another process; waiting for it", db.string());
+    told = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 std::string utc_now() {
@@ -68,26 +84,62 @@ std::vector<storage::StudyRecord> studies_of(const storage::SliceIndex& index, c
   return out;
 }
 
+// `studies` narrowed to the ids in `only` (all when `only` is empty); an id
+// that is not among them is an error (a shard names studies of the index).
+std::vector<storage::StudyRecord> only_studies(std::vector<storage::StudyRecord> studies,
+                                              const std::vector<std::string>& only) {
+  if (only.empty()) return studies;
+  const std::set<std::string> wanted(only.begin(), only.end());
+  std::vector<storage::StudyRecord> out;
+  for (auto& s : studies) {
+    if (wanted.count(s.study_id)) out.push_back(std::move(s));
+  }
+  if (out.size() != wanted.size()) {
+    std::set<std::string> found;
+    for (const auto& s : out) found.insert(s.study_id);
+    for (const auto& id : wanted) {
+      if (!found.count(id)) {
+        throw InvalidArgument(fmt::format("extract: study '{}' (--studies) is not among the index's studies of the "
+                                          "requested splits",
+                                          id));
+      }
+    }
+  }
+  return out;
+}
+
 // Moves every journal line of the set into the index, then removes the
 // journal files (rank 0 only).
 int64_t ingest_journals(storage::FeatureIndex& fi, const fs::path& out, const std::string& set_id) {
   int64_t n = 0;
   for (const auto& file : journal_files(out, set_id)) {
+    // A journal another job still writes: its lines so far (PutShards is
+    // idempotent); that job removes the file when it ends.
+    const bool live = journal_in_use(file);
     const auto records = read_journal(file);
     throw_if_error(fi.PutShards(records));
     n += static_cast<int64_t>(records.size());
-    fs::remove(file);
+    if (!live) fs::remove(file);
   }
   return n;
 }
 
 // Removes temporary files a killed run left behind (".<study>.h5.tmp.<pid>.<n>").
+// A temp file lives only while one study's file is written, so one untouched
+// for kStaleTemp is a dead writer's; younger ones may belong to a shard job
+// of the same set running in another worker group.
+constexpr auto kStaleTemp = std::chrono::minutes(10);
+
 void remove_stale_temps(const fs::path& out) {
   std::error_code ec;
   if (!fs::is_directory(out, ec)) return;
+  const auto now = fs::file_time_type::clock::now();
   for (const auto& e : fs::directory_iterator(out)) {
     const std::string name = e.path().filename().string();
-    if (name.size() > 1 && name[0] == '.' && name.find(".h5.tmp.") != std::string::npos) fs::remove(e.path(), ec);
+    if (name.size() <= 1 || name[0] != '.' || name.find(".h5.tmp.") == std::string::npos) continue;
+    const auto written = fs::last_write_time(e.path(), ec);
+    if (!ec && now - written < kStaleTemp) continue;
+    fs::remove(e.path(), ec);
   }
 }
 
@@ -214,12 +266,15 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
   // Every rank computes the same to-do list and the same deal.
   std::vector<ExtractStudy> mine;
   int64_t my_slices = 0;
+  int64_t set_studies_total = 0;  // the whole set's (a --studies run does a part of it)
   {
     auto index = open_index(spec.db, /*read_only=*/true);
     storage::FeatureIndex fi(*index);
     auto shards = fi.ShardsOfSet(result.set_id);
     throw_if_error(shards.status());
-    const auto studies = studies_of(*index, spec.splits);
+    const auto all_studies = studies_of(*index, spec.splits);
+    set_studies_total = static_cast<int64_t>(all_studies.size());
+    const auto studies = only_studies(all_studies, spec.studies);
     result.studies_total = static_cast<int64_t>(studies.size());
     std::vector<StudyLoad> todo;
     for (const auto& s : studies) {
@@ -256,7 +311,8 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
   rspec.threads = spec.workers > 0 ? spec.workers : std::max(1, options.threads_per_rank);
   rspec.prefetch_chunks = 2 * rspec.threads + 2;
 
-  ShardJournal journal(journal_path(spec.out, result.set_id, rank));
+  std::optional<ShardJournal> journal;
+  journal.emplace(journal_path(spec.out, result.set_id, rank));
   const storage::FeatureDtype dtype = storage::parse_feature_dtype(stages::enum_name(spec.dtype));
   ProgressOptions popts;
   popts.label = "extract";
@@ -332,7 +388,7 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
       rec.slices = static_cast<int64_t>(study.slices.size());
       rec.file_size = fs::file_size(file);
       rec.file_sha256 = sha256_file(file);
-      journal.append(rec);
+      journal->append(rec);
       ++done;
       slices += rec.slices;
       rows += rec.rows;
@@ -344,6 +400,7 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
     }
   }
   bar.finish();
+  journal.reset();  // closed (unlocked) before rank 0 ingests it
   comm.barrier();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -362,7 +419,7 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
     ingest_journals(fi, spec.out, result.set_id);
     std::error_code ec;
     fs::remove(spec.out / ".journal", ec);  // only when empty (other sets may be running)
-    set.studies_total = result.studies_total;
+    set.studies_total = set_studies_total;
     set.updated_utc = utc_now();
     throw_if_error(fi.PutSet(set));
     YAML::Node resolved = stages::to_yaml(spec);
@@ -371,6 +428,8 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
     resolved["feature_set"] = result.set_id;
     resolved["checkpoint_sha256"] = enc.checkpoint_sha256;
     resolved["radclear_version"] = version_string();
+    // The set's settings: every shard of a set (--studies) writes the same file.
+    resolved.remove("studies");
     // extract.yaml marks a finished run; a cancelled one is resumed by a rerun.
     if (!result.cancelled) write_file_atomic(spec.out / "extract.yaml", YAML::Dump(resolved) + "\n");
   }

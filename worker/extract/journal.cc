@@ -1,5 +1,7 @@
 #include "worker/extract/journal.h"
 
+#include <sys/file.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +19,20 @@ namespace radclear::worker {
 namespace fs = std::filesystem;
 
 fs::path journal_path(const fs::path& out, const std::string& set_id, int rank) {
-  return out / ".journal" / fmt::format("{}.rank{}.jsonl", set_id, rank);
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "host");
+  for (char* c = host; *c; ++c) {
+    if (*c == '/' || *c == '.') *c = '_';
+  }
+  return out / ".journal" / fmt::format("{}.rank{}.{}.{}.jsonl", set_id, rank, host, ::getpid());
+}
+
+bool journal_in_use(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool busy = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // drops a lock we got
+  return busy;
 }
 
 std::vector<fs::path> journal_files(const fs::path& out, const std::string& set_id) {
@@ -39,6 +54,11 @@ ShardJournal::ShardJournal(fs::path path) : path_(std::move(path)) {
   fs::create_directories(path_.parent_path(), ec);
   file_ = std::fopen(path_.c_str(), "ab");
   if (!file_) throw IoError(fmt::format("cannot open journal {}: {}", path_.string(), std::strerror(errno)));
+  // Held while this writer lives: another job's ingest leaves the file alone.
+  if (::flock(fileno(file_), LOCK_EX | LOCK_NB) != 0) {
+    spdlog::warn("journal {}: cannot lock it ({}); another run's cleanup may remove it early", path_.string(),
+                 std::strerror(errno));
+  }
 }
 
 ShardJournal::~ShardJournal() {

@@ -13,8 +13,13 @@
 
 namespace radclear::worker {
 
-// <out>/.journal/<set_id>.rank<r>.jsonl
+// <out>/.journal/<set_id>.rank<r>.<host>.<pid>.jsonl: one file per writing
+// process, so shard jobs of one set running in several worker groups at
+// once never share a journal.
 std::filesystem::path journal_path(const std::filesystem::path& out, const std::string& set_id, int rank);
+// True while a live ShardJournal holds `path` (an flock, released when its
+// process ends, killed or not): its lines may be read, the file not removed.
+bool journal_in_use(const std::filesystem::path& path);
 // Every journal file of a set in `out` (any rank count).
 std::vector<std::filesystem::path> journal_files(const std::filesystem::path& out, const std::string& set_id);
 
