@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "tests/temp_dir.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/server.h"
 
@@ -21,22 +22,7 @@ namespace radclear::coordinator::testing {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / fmt::format("radclear_coord_test_{}_{}", ::getpid(), rd());
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = ::radclear::testing::TempDir;
 
 inline JobSubmission job(Stage stage, const std::string& payload, std::vector<std::string> inputs = {},
                          int min_ranks = 1, int max_attempts = 0) {

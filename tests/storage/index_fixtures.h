@@ -15,28 +15,14 @@
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 
+#include "tests/temp_dir.h"
 #include "storage/index.h"
 
 namespace radclear::storage::testing {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() / fmt::format("radclear_index_test_{}_{}", ::getpid(), rd());
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = ::radclear::testing::TempDir;
 
 inline void write_text(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
