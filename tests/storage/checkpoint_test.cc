@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/check.h"
+#include "stages/checkpoint_name.h"
 #include "storage/checkpoint/checkpoint.h"
 #include "storage/checkpoint/pickle.h"
 #include "storage/checkpoint/torch_file.h"
@@ -226,14 +227,12 @@ TEST(Pickle, TruncatedOrUnknownOpcodesAreErrors) {
   EXPECT_THROW(unpickle(std::string("\x80\x02\xff", 3), no_storage, "mem"), CorruptData);
 }
 
-TEST(Checkpoint, FileNameFollowsClear) {
+// The name format itself is tested in tests/stages/checkpoint_name_test.cc
+// (CheckpointName.FollowsClear); storage only forwards to it.
+TEST(Checkpoint, FileNameIsTheStagesOne) {
   EXPECT_EQ(moco_checkpoint_file_name("vit_small", "deeplesion", 7),
-            "vit_small-moco-lecl-1-deeplesion-checkpoint_0007.pth.tar");
-  EXPECT_EQ(moco_checkpoint_file_name("mambaout_femto", "x", 12345),
-            "mambaout_femto-moco-lecl-1-x-checkpoint_12345.pth.tar");
-  EXPECT_THROW(moco_checkpoint_file_name("", "x", 1), InvalidArgument);
+            stages::moco_checkpoint_file_name("vit_small", "deeplesion", 7));
   EXPECT_THROW(moco_checkpoint_file_name("vit_small", "a/b", 1), InvalidArgument);
-  EXPECT_THROW(moco_checkpoint_file_name("vit_small", "x", -1), InvalidArgument);
 }
 
 TEST(Checkpoint, ReadsPythonMocoCheckpoint) {
