@@ -20,7 +20,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <random>
+#include <string>
 #include <thread>
 
 #include <benchmark/benchmark.h>
@@ -113,6 +115,38 @@ void BM_DurableTransitions(benchmark::State& state) {
 }
 BENCHMARK(BM_DurableTransitions)->Arg(1)->Arg(64)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// A coordinator on a loopback port, served from its own thread until this
+// object goes away (stop, then join).
+class ServedCoordinator {
+ public:
+  explicit ServedCoordinator(const fs::path& db) {
+    CoordinatorOptions o;
+    o.db = db;
+    o.bind = "tcp://127.0.0.1:*";
+    auto c = Coordinator::Open(o);
+    if (!c.ok()) {
+      error_ = c.status().to_string();
+      return;
+    }
+    coordinator_ = std::move(c.value());
+    loop_ = std::thread([this] { (void)coordinator_->Run(stop_); });
+  }
+  ~ServedCoordinator() {
+    stop_ = true;
+    if (loop_.joinable()) loop_.join();
+  }
+  bool ok() const { return coordinator_ != nullptr; }
+  const std::string& error() const { return error_; }
+  Coordinator& get() { return *coordinator_; }
+  std::thread& loop() { return loop_; }
+
+ private:
+  std::unique_ptr<Coordinator> coordinator_;
+  std::atomic<bool> stop_{false};
+  std::thread loop_;
+  std::string error_;
+};
+
 // End to end: N client threads (each a worker group) lease and finish jobs
 // through a served coordinator; every acknowledged transition was fsynced
 // in the round's group commit.
@@ -120,23 +154,18 @@ void BM_ServedTransitions(benchmark::State& state) {
   const int clients = static_cast<int>(state.range(0));
   const fs::path dir = temp_dir("served");
   {
-    CoordinatorOptions o;
-    o.db = dir / "db";
-    o.bind = "tcp://127.0.0.1:*";
-    auto c = Coordinator::Open(o);
+    ServedCoordinator c(dir / "db");
     if (!c.ok()) {
-      state.SkipWithError(c.status().to_string().c_str());
+      state.SkipWithError(c.error().c_str());
       return;
     }
-    std::atomic<bool> stop{false};
-    std::thread loop([&] { (void)c.value()->Run(stop); });
-    const std::string endpoint = c.value()->endpoint();
+    const std::string endpoint = c.get().endpoint();
     {
       CoordinatorClient submitter(ClientOptions{endpoint, 30000, 1, std::nullopt, ""});
       if (!submitter.Submit(flat_sweep("served", 100, 1000)).ok()) state.SkipWithError("submit failed");
     }
     clockid_t loop_clock;
-    pthread_getcpuclockid(loop.native_handle(), &loop_clock);
+    pthread_getcpuclockid(c.loop().native_handle(), &loop_clock);
     const double loop_cpu0 = cpu_seconds(loop_clock);
     int64_t pairs = 0;
     for (auto _ : state) {
@@ -157,9 +186,7 @@ void BM_ServedTransitions(benchmark::State& state) {
       pairs += done.load();
     }
     const double loop_cpu = cpu_seconds(loop_clock) - loop_cpu0;
-    const ServerCounters n = c.value()->counters();
-    stop = true;
-    loop.join();
+    const ServerCounters n = c.get().counters();
     // What the coordinator's loop thread could sustain if the clients ran
     // elsewhere: transitions per CPU-second of that thread.
     state.counters["loop_cpu_transitions/s"] = loop_cpu > 0 ? 2.0 * pairs / loop_cpu : 0;
@@ -220,18 +247,13 @@ BENCHMARK(BM_HeartbeatHandling)->Unit(benchmark::kMicrosecond);
 void BM_HeartbeatRoundTrip(benchmark::State& state) {
   const fs::path dir = temp_dir("heartbeat");
   {
-    CoordinatorOptions o;
-    o.db = dir / "db";
-    o.bind = "tcp://127.0.0.1:*";
-    auto c = Coordinator::Open(o);
+    ServedCoordinator c(dir / "db");
     if (!c.ok()) {
-      state.SkipWithError(c.status().to_string().c_str());
+      state.SkipWithError(c.error().c_str());
       return;
     }
-    std::atomic<bool> stop{false};
-    std::thread loop([&] { (void)c.value()->Run(stop); });
     {
-      CoordinatorClient client(ClientOptions{c.value()->endpoint(), 5000, 1, std::nullopt, ""});
+      CoordinatorClient client(ClientOptions{c.get().endpoint(), 5000, 1, std::nullopt, ""});
       (void)client.Submit(flat_sweep("s", 1, 1));
       const GroupInfo g{"node", 1};
       auto grant = client.Lease(g, "");
@@ -252,8 +274,6 @@ void BM_HeartbeatRoundTrip(benchmark::State& state) {
         state.counters["core_share_1000_at_5s"] = 200.0 * per_beat;
       }
     }
-    stop = true;
-    loop.join();
   }
   fs::remove_all(dir);
 }
