@@ -113,11 +113,21 @@ Result<std::vector<BeatReply>> CoordinatorClient::Heartbeat(const GroupInfo& gro
 
 Result<Recorded> CoordinatorClient::Done(const std::string& job_id, uint64_t epoch,
                                          const std::vector<std::string>& outputs) {
-  return decode<Recorded>(Call(MsgKind::kDone, json(DoneRequest{job_id, epoch, outputs})));
+  return decode<Recorded>(Call(MsgKind::kDone, json(DoneRequest{job_id, epoch, outputs, std::nullopt})));
 }
 
 Result<Recorded> CoordinatorClient::Fail(const std::string& job_id, uint64_t epoch, const std::string& error) {
-  return decode<Recorded>(Call(MsgKind::kFail, json(FailRequest{job_id, epoch, error})));
+  return decode<Recorded>(Call(MsgKind::kFail, json(FailRequest{job_id, epoch, error, std::nullopt})));
+}
+
+Result<ReportReply> CoordinatorClient::Done(const std::string& job_id, uint64_t epoch,
+                                            const std::vector<std::string>& outputs, const LeaseRequest& next) {
+  return decode<ReportReply>(Call(MsgKind::kDone, json(DoneRequest{job_id, epoch, outputs, next})));
+}
+
+Result<ReportReply> CoordinatorClient::Fail(const std::string& job_id, uint64_t epoch, const std::string& error,
+                                            const LeaseRequest& next) {
+  return decode<ReportReply>(Call(MsgKind::kFail, json(FailRequest{job_id, epoch, error, next})));
 }
 
 Result<SubmitResult> CoordinatorClient::Submit(const SweepSubmission& sweep) {

@@ -58,6 +58,12 @@ class CoordinatorClient {
   Result<std::vector<BeatReply>> Heartbeat(const GroupInfo& group, const std::vector<Beat>& beats);
   Result<Recorded> Done(const std::string& job_id, uint64_t epoch, const std::vector<std::string>& outputs);
   Result<Recorded> Fail(const std::string& job_id, uint64_t epoch, const std::string& error);
+  // done/fail that also ask for the group's next job in the same round trip
+  // (`next`); see ReportReply for how the answer reads.
+  Result<ReportReply> Done(const std::string& job_id, uint64_t epoch, const std::vector<std::string>& outputs,
+                           const LeaseRequest& next);
+  Result<ReportReply> Fail(const std::string& job_id, uint64_t epoch, const std::string& error,
+                           const LeaseRequest& next);
   Result<SubmitResult> Submit(const SweepSubmission& sweep);
   Result<StatusReport> Status(const std::string& query);
   Result<int64_t> Cancel(const std::string& target);

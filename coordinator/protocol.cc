@@ -174,20 +174,51 @@ void from_json(const json& j, BeatReply& v) {
     throw InvalidArgument("unknown heartbeat verdict '" + verdict + "'");
 }
 
-void to_json(json& j, const DoneRequest& v) { j = json{{"job", v.job_id}, {"epoch", v.epoch}, {"outputs", v.outputs}}; }
+namespace {
+
+void put_next(json& j, const std::optional<LeaseRequest>& next) {
+  if (next) j["next"] = *next;
+}
+std::optional<LeaseRequest> get_next(const json& j) {
+  if (!j.contains("next") || j.at("next").is_null()) return std::nullopt;
+  return j.at("next").get<LeaseRequest>();
+}
+
+}  // namespace
+
+void to_json(json& j, const DoneRequest& v) {
+  j = json{{"job", v.job_id}, {"epoch", v.epoch}, {"outputs", v.outputs}};
+  put_next(j, v.next);
+}
 void from_json(const json& j, DoneRequest& v) {
   j.at("job").get_to(v.job_id);
   j.at("epoch").get_to(v.epoch);
   j.at("outputs").get_to(v.outputs);
+  v.next = get_next(j);
 }
-void to_json(json& j, const FailRequest& v) { j = json{{"job", v.job_id}, {"epoch", v.epoch}, {"error", v.error}}; }
+void to_json(json& j, const FailRequest& v) {
+  j = json{{"job", v.job_id}, {"epoch", v.epoch}, {"error", v.error}};
+  put_next(j, v.next);
+}
 void from_json(const json& j, FailRequest& v) {
   j.at("job").get_to(v.job_id);
   j.at("epoch").get_to(v.epoch);
   j.at("error").get_to(v.error);
+  v.next = get_next(j);
 }
 void to_json(json& j, const Recorded& v) { j = json{{"recorded", v.recorded}}; }
 void from_json(const json& j, Recorded& v) { j.at("recorded").get_to(v.recorded); }
+// {"recorded": bool} as before, plus "next" (a grant or null) when leased.
+void to_json(json& j, const ReportReply& v) {
+  j = json(v.recorded);
+  if (v.leased) j["next"] = v.next ? json(*v.next) : json();
+}
+void from_json(const json& j, ReportReply& v) {
+  j.get_to(v.recorded);
+  v.leased = j.contains("next");
+  v.next.reset();
+  if (v.leased && !j.at("next").is_null()) v.next = j.at("next").get<LeaseGrant>();
+}
 void to_json(json& j, const TargetRequest& v) { j = json{{"target", v.target}}; }
 void from_json(const json& j, TargetRequest& v) { j.at("target").get_to(v.target); }
 void to_json(json& j, const CountReply& v) { j = json{{"count", v.count}}; }

@@ -90,15 +90,30 @@ struct HeartbeatRequest {
   GroupInfo group;
   std::vector<Beat> beats;
 };
+// done and fail may carry `next`: the lease request for the group's next
+// job, answered in the same reply. A worker then spends one round trip (and
+// one synced commit) per job instead of two; a coordinator that predates
+// the field ignores it and the client falls back to a separate lease.
 struct DoneRequest {
   std::string job_id;
   uint64_t epoch = 0;
   std::vector<std::string> outputs;
+  std::optional<LeaseRequest> next;
 };
 struct FailRequest {
   std::string job_id;
   uint64_t epoch = 0;
   std::string error;
+  std::optional<LeaseRequest> next;
+};
+// done/fail's reply. `leased`: the request asked for a next job and this
+// reply answers it (`next` empty: none is READY for the group). A failed
+// lease leaves `leased` false; the worker asks again with a plain lease,
+// which reports the error.
+struct ReportReply {
+  Recorded recorded;
+  bool leased = false;
+  std::optional<LeaseGrant> next;
 };
 struct TargetRequest {  // status, cancel, retry
   std::string target;
@@ -125,6 +140,8 @@ void to_json(nlohmann::json& j, const FailRequest& v);
 void from_json(const nlohmann::json& j, FailRequest& v);
 void to_json(nlohmann::json& j, const Recorded& v);
 void from_json(const nlohmann::json& j, Recorded& v);
+void to_json(nlohmann::json& j, const ReportReply& v);
+void from_json(const nlohmann::json& j, ReportReply& v);
 void to_json(nlohmann::json& j, const TargetRequest& v);
 void from_json(const nlohmann::json& j, TargetRequest& v);
 void to_json(nlohmann::json& j, const CountReply& v);

@@ -47,6 +47,8 @@ struct Coordinator::Impl {
 
   // Applies one decoded request; returns its reply body.
   json handle(const DecodedMessage& m, std::optional<Role> role, int64_t now);
+  // done/fail's reply, with the next lease when the request asked for one.
+  json report(const Result<Recorded>& outcome, const std::optional<LeaseRequest>& next, int64_t now);
   void publish();
 };
 
@@ -152,11 +154,11 @@ json Coordinator::Impl::handle(const DecodedMessage& m, std::optional<Role> role
     }
     case MsgKind::kDone: {
       const auto r = b.get<DoneRequest>();
-      return reply(scheduler->Done(r.job_id, r.epoch, r.outputs, now));
+      return report(scheduler->Done(r.job_id, r.epoch, r.outputs, now), r.next, now);
     }
     case MsgKind::kFail: {
       const auto r = b.get<FailRequest>();
-      return reply(scheduler->Fail(r.job_id, r.epoch, r.error, now));
+      return report(scheduler->Fail(r.job_id, r.epoch, r.error, now), r.next, now);
     }
     case MsgKind::kSubmit: return reply(scheduler->Submit(b.get<SweepSubmission>(), now));
     case MsgKind::kStatus: return reply(scheduler->Query(b.get<TargetRequest>().target, now));
@@ -173,6 +175,23 @@ json Coordinator::Impl::handle(const DecodedMessage& m, std::optional<Role> role
     case MsgKind::kReply: break;
   }
   throw InvalidArgument(fmt::format("{} is not a request", msg_kind_name(kind)));
+}
+
+json Coordinator::Impl::report(const Result<Recorded>& outcome, const std::optional<LeaseRequest>& next,
+                              int64_t now) {
+  if (!outcome.ok()) return error_reply(outcome.status());
+  ReportReply r{outcome.value(), false, std::nullopt};
+  if (next) {
+    auto grant = scheduler->Lease(next->group, next->token, now);
+    if (grant.ok()) {
+      r.leased = true;
+      r.next = std::move(grant).value();
+      if (r.next) ++counters.report_grants;
+    } else {
+      spdlog::debug("coordinator: next lease for {}: {}", next->group.id, grant.status().to_string());
+    }
+  }
+  return ok_reply(json(r));
 }
 
 Status Coordinator::Run(const std::atomic<bool>& stop) {

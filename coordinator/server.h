@@ -64,6 +64,7 @@ struct ServerCounters {
   int64_t rounds = 0;
   int64_t commit_failures = 0;
   int64_t refused_role = 0;  // authenticated, but the role may not do that
+  int64_t report_grants = 0;  // jobs leased inside a done/fail reply (no lease round trip)
   int64_t auth_denied = 0;   // CURVE handshakes ZAP refused
   std::array<int64_t, 7> rejected{};  // by FrameError
   int64_t rejected_total() const {

@@ -84,15 +84,25 @@ Result<WorkerLoopStats> run_worker_loop(const WorkerLoopOptions& options, const 
   WorkerLoopStats stats;
   CoordinatorClient client(options.client);
   int64_t grants = 0;
+  auto token = [&] { return fmt::format("{}:{}", options.group.id, grants); };
+  // The answer to the lease that rode along with the last done/fail.
+  std::optional<std::optional<LeaseGrant>> answered;
   auto idle_since = Clock::now();
   while (!stop.load()) {
-    auto lease = client.Lease(options.group, fmt::format("{}:{}", options.group.id, grants));
-    if (!lease.ok()) {
-      if (lease.status().code() != StatusCode::kIoError) return lease.status();
-      sleep_unless_stopped(stop, options.idle_poll_ms);  // coordinator away: ask again
-      continue;
+    std::optional<LeaseGrant> next;
+    if (answered) {
+      next = std::move(*answered);
+      answered.reset();
+    } else {
+      auto lease = client.Lease(options.group, token());
+      if (!lease.ok()) {
+        if (lease.status().code() != StatusCode::kIoError) return lease.status();
+        sleep_unless_stopped(stop, options.idle_poll_ms);  // coordinator away: ask again
+        continue;
+      }
+      next = std::move(lease).value();
     }
-    if (!lease.value()) {
+    if (!next) {
       if (options.exit_when_idle_ms >= 0 &&
           Clock::now() - idle_since > std::chrono::milliseconds(options.exit_when_idle_ms))
         break;
@@ -100,7 +110,7 @@ Result<WorkerLoopStats> run_worker_loop(const WorkerLoopOptions& options, const 
       continue;
     }
     ++grants;
-    const LeaseGrant grant = *lease.value();
+    const LeaseGrant grant = *next;
     JobControl control;
     Result<std::vector<std::string>> outputs = Status::Internal("not run");
     {
@@ -115,16 +125,20 @@ Result<WorkerLoopStats> run_worker_loop(const WorkerLoopOptions& options, const 
       ++stats.jobs_lost;
     } else {
       // Retried through a coordinator restart; the lease epoch makes a
-      // repeat harmless.
+      // repeat harmless, and the lease token a repeated next lease.
       while (!stop.load()) {
-        Result<Recorded> r = outputs.ok() ? client.Done(grant.job_id, grant.epoch, outputs.value())
-                                          : client.Fail(grant.job_id, grant.epoch, outputs.status().to_string());
+        const LeaseRequest ask{options.group, token()};
+        Result<ReportReply> r = outputs.ok()
+                                    ? client.Done(grant.job_id, grant.epoch, outputs.value(), ask)
+                                    : client.Fail(grant.job_id, grant.epoch, outputs.status().to_string(), ask);
         if (r.ok()) {
+          const bool recorded = r.value().recorded.recorded;
           if (outputs.ok())
-            stats.jobs_done += r.value().recorded ? 1 : 0;
+            stats.jobs_done += recorded ? 1 : 0;
           else
             ++stats.jobs_failed;
-          if (options.on_reported) options.on_reported(grant, r.value().recorded);
+          if (options.on_reported) options.on_reported(grant, recorded);
+          if (r.value().leased) answered = std::move(r.value().next);
           break;
         }
         if (r.status().code() != StatusCode::kIoError) {  // stale: the lease is gone
@@ -137,6 +151,8 @@ Result<WorkerLoopStats> run_worker_loop(const WorkerLoopOptions& options, const 
     }
     idle_since = Clock::now();
   }
+  // A grant that rode along but will not run is left to expire: its job
+  // returns to the queue after the lease ttl, like a dead group's.
   return stats;
 }
 

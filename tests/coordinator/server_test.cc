@@ -79,6 +79,45 @@ TEST(Coordinator, ServesTheWholeJobLifecycleOverZeroMQ) {
   EXPECT_EQ(c.get().counters().scheduler.done_recorded, 6);
 }
 
+// done + the next lease in one round trip: what a worker group's loop sends.
+TEST(Coordinator, DoneCarriesTheNextLeaseAndARetryOfItChangesNothing) {
+  TempDir dir;
+  ServedCoordinator c(local_options(dir));
+  ASSERT_TRUE(c.ok()) << c.open_status().to_string();
+  CoordinatorClient client(client_options(c.endpoint()));
+  ASSERT_TRUE(client.Submit(small_sweep()).ok());
+  const GroupInfo g{"node1:7", 2};
+  auto first = client.Lease(g, "tok0");
+  ASSERT_TRUE(first.ok() && first.value());
+  LeaseGrant grant = *first.value();
+  int done = 0;
+  for (int i = 1; i <= 10; ++i) {
+    const LeaseRequest ask{g, fmt::format("tok{}", i)};
+    auto r = client.Done(grant.job_id, grant.epoch, {"out-" + grant.job_id}, ask);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_TRUE(r.value().recorded.recorded);
+    ++done;
+    ASSERT_TRUE(r.value().leased);
+    // The request repeated (a lost reply): a duplicate done, the same grant.
+    auto again = client.Done(grant.job_id, grant.epoch, {"out-" + grant.job_id}, ask);
+    ASSERT_TRUE(again.ok()) << again.status().to_string();
+    EXPECT_FALSE(again.value().recorded.recorded);
+    ASSERT_EQ(again.value().next.has_value(), r.value().next.has_value());
+    if (!r.value().next) break;  // every READY job handed out
+    EXPECT_EQ(again.value().next->job_id, r.value().next->job_id);
+    EXPECT_EQ(again.value().next->epoch, r.value().next->epoch);
+    grant = *r.value().next;
+  }
+  EXPECT_EQ(done, 6);
+  EXPECT_EQ(c.get().counters().scheduler.done_recorded, 6);
+  auto status = client.Status("s");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status.value().sweeps[0].counts.of(JobState::kDone), 6);
+  // A stale done is refused and leases nothing.
+  auto stale = client.Done(grant.job_id, grant.epoch + 7, {"x"}, LeaseRequest{g, "late"});
+  EXPECT_FALSE(stale.ok());
+}
+
 // What `radclear status --db` does: read the DB while the coordinator
 // holds it for writing.
 TEST(Coordinator, ItsDBCanBeReadReadOnlyWhileItRuns) {

@@ -63,6 +63,11 @@ TEST(WorkerLoop, RunsJobsReportsProgressAndFailures) {
   ASSERT_TRUE(stats.ok()) << stats.status().to_string();
   EXPECT_EQ(stats.value().jobs_done, 2);
   EXPECT_EQ(stats.value().jobs_failed, 2) << "two attempts of the failing fold";
+  // Each done/fail leased the next job: 4 grants cost 1 lease and 4 reports,
+  // not 8 requests, besides status, heartbeats and the idle polls at the end.
+  const ServerCounters n = c.get().counters();
+  EXPECT_EQ(n.scheduler.grants, 4);
+  EXPECT_EQ(n.report_grants, 3);
   EXPECT_DOUBLE_EQ(seen_fraction.load(), 0.5);
   auto failed = client.Status(t.jobs[1].id());
   ASSERT_TRUE(failed.ok());
