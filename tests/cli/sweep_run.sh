@@ -47,6 +47,10 @@ done
 grep -q "t000.*crossval.model=abmil" runs/tiny-report.csv || { cat runs/tiny-report.csv; exit 1; }
 grep -q "t001.*crossval.model=pma" runs/tiny-report.csv || { cat runs/tiny-report.csv; exit 1; }
 if grep -q ",no stats.csv" runs/tiny-report.csv; then cat runs/tiny-report.csv; exit 1; fi
+# The comparison plot beside it: one marker per trial and label with an AUROC.
+rows=$(tail -n +2 runs/tiny-report.csv | awk -F, '$6 ~ /^[0-9.]+$/' | wc -l)
+[ "$rows" -gt 0 ] || { echo "no AUROC in runs/tiny-report.csv"; exit 1; }
+[ "$(grep -o '<circle' runs/tiny-report.svg | wc -l)" = "$rows" ] || { echo "expected $rows markers in runs/tiny-report.svg"; exit 1; }
 
 # Submitting again changes nothing: every job is shared and DONE.
 again=$("$bin" run tiny.yaml --quiet 2>&1) || { echo "$again" | tail -20; echo "rerun failed"; exit 1; }
