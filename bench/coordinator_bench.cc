@@ -2,8 +2,11 @@
 //   BM_DurableTransitions/K   job transitions/s when K lease+done pairs share
 //                             one synced commit (group commit); K=1 is one
 //                             fsync per pair.
-//   BM_ServedTransitions/N    the same through a served coordinator, N
-//                             client threads leasing and finishing jobs.
+//   BM_ServedTransitions/N/L  the same through a served coordinator, N
+//                             client threads leasing and finishing jobs;
+//                             L=1: each done also leases the next job (one
+//                             round trip per job, as the worker loop does).
+//                             `radclear bench coordinator` runs the same load.
 //   BM_Status/...             Scheduler::Query over a 100,000-job sweep.
 //   BM_HeartbeatHandling      CPU per heartbeat inside the coordinator: decode
 //                             the frame, renew the lease, encode the reply.
@@ -34,6 +37,7 @@
 #include "coordinator/protocol.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/server.h"
+#include "coordinator/synthetic_load.h"
 
 namespace radclear::coordinator {
 namespace {
@@ -51,23 +55,6 @@ fs::path temp_dir(const char* what) {
   fs::path p = fs::temp_directory_path() / fmt::format("radclear_coord_bench_{}_{}_{}", what, ::getpid(), rd());
   fs::create_directories(p);
   return p;
-}
-
-SweepSubmission flat_sweep(const std::string& sweep, int trials, int jobs_per_trial, int offset = 0) {
-  SweepSubmission sub;
-  sub.sweep = sweep;
-  for (int t = 0; t < trials; ++t) {
-    TrialSubmission trial;
-    trial.id = fmt::format("t{:05d}", t + offset);
-    for (int j = 0; j < jobs_per_trial; ++j) {
-      JobSubmission js;
-      js.stage = Stage::kExtract;
-      js.payload = fmt::format("spec: {{windows: [abdomen, lung]}}\npart: {{index: {}, trial: {}}}\n", j, t + offset);
-      trial.jobs.push_back(std::move(js));
-    }
-    sub.trials.push_back(std::move(trial));
-  }
-  return sub;
 }
 
 void BM_DurableTransitions(benchmark::State& state) {
@@ -115,89 +102,38 @@ void BM_DurableTransitions(benchmark::State& state) {
 }
 BENCHMARK(BM_DurableTransitions)->Arg(1)->Arg(64)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// A coordinator on a loopback port, served from its own thread until this
-// object goes away (stop, then join).
-class ServedCoordinator {
- public:
-  explicit ServedCoordinator(const fs::path& db) {
-    CoordinatorOptions o;
-    o.db = db;
-    o.bind = "tcp://127.0.0.1:*";
-    auto c = Coordinator::Open(o);
-    if (!c.ok()) {
-      error_ = c.status().to_string();
-      return;
-    }
-    coordinator_ = std::move(c.value());
-    loop_ = std::thread([this] { (void)coordinator_->Run(stop_); });
-  }
-  ~ServedCoordinator() {
-    stop_ = true;
-    if (loop_.joinable()) loop_.join();
-  }
-  bool ok() const { return coordinator_ != nullptr; }
-  const std::string& error() const { return error_; }
-  Coordinator& get() { return *coordinator_; }
-  std::thread& loop() { return loop_; }
-
- private:
-  std::unique_ptr<Coordinator> coordinator_;
-  std::atomic<bool> stop_{false};
-  std::thread loop_;
-  std::string error_;
-};
-
 // End to end: N client threads (each a worker group) lease and finish jobs
-// through a served coordinator; every acknowledged transition was fsynced
-// in the round's group commit.
+// through a served coordinator (coordinator/synthetic_load.h); every
+// acknowledged transition was fsynced in the round's group commit. Only the
+// clients' work is timed (manual time), not opening the DB or submitting.
 void BM_ServedTransitions(benchmark::State& state) {
   const int clients = static_cast<int>(state.range(0));
-  const fs::path dir = temp_dir("served");
-  {
-    ServedCoordinator c(dir / "db");
-    if (!c.ok()) {
-      state.SkipWithError(c.error().c_str());
-      return;
+  const bool done_leases_next = state.range(1) != 0;
+  int64_t transitions = 0;
+  double loop_rate = 0, per_commit = 0;
+  for (auto _ : state) {
+    auto fig = measure_transitions(temp_dir("served"), clients, 100, done_leases_next);
+    if (!fig.ok()) {
+      state.SkipWithError(fig.status().to_string().c_str());
+      break;
     }
-    const std::string endpoint = c.get().endpoint();
-    {
-      CoordinatorClient submitter(ClientOptions{endpoint, 30000, 1, std::nullopt, ""});
-      if (!submitter.Submit(flat_sweep("served", 100, 1000)).ok()) state.SkipWithError("submit failed");
-    }
-    clockid_t loop_clock;
-    pthread_getcpuclockid(c.loop().native_handle(), &loop_clock);
-    const double loop_cpu0 = cpu_seconds(loop_clock);
-    int64_t pairs = 0;
-    for (auto _ : state) {
-      std::atomic<int64_t> done{0};
-      std::vector<std::thread> workers;
-      for (int w = 0; w < clients; ++w) {
-        workers.emplace_back([&, w] {
-          CoordinatorClient client(ClientOptions{endpoint, 10000, 1, std::nullopt, ""});
-          const GroupInfo g{fmt::format("w{}", w), 1};
-          for (int k = 0; k < 100; ++k) {
-            auto grant = client.Lease(g, "");
-            if (!grant.ok() || !grant.value()) return;
-            if (client.Done(grant.value()->job_id, grant.value()->epoch, {"o"}).ok()) ++done;
-          }
-        });
-      }
-      for (auto& t : workers) t.join();
-      pairs += done.load();
-    }
-    const double loop_cpu = cpu_seconds(loop_clock) - loop_cpu0;
-    const ServerCounters n = c.get().counters();
-    // What the coordinator's loop thread could sustain if the clients ran
-    // elsewhere: transitions per CPU-second of that thread.
-    state.counters["loop_cpu_transitions/s"] = loop_cpu > 0 ? 2.0 * pairs / loop_cpu : 0;
-    // Lease (READY->LEASED) and done (LEASED->DONE): two transitions a pair.
-    state.counters["transitions/s"] = benchmark::Counter(2.0 * pairs, benchmark::Counter::kIsRate);
-    state.counters["records_per_commit"] =
-        n.scheduler.commits ? static_cast<double>(n.scheduler.committed_records) / n.scheduler.commits : 0;
+    state.SetIterationTime(fig.value().seconds);
+    transitions += fig.value().transitions;
+    loop_rate = fig.value().loop_cpu_per_second;
+    per_commit = fig.value().records_per_commit;
   }
-  fs::remove_all(dir);
+  state.counters["transitions/s"] = benchmark::Counter(static_cast<double>(transitions), benchmark::Counter::kIsRate);
+  // What the coordinator's loop thread could sustain if the clients ran
+  // elsewhere: transitions per CPU-second of that thread (last iteration).
+  state.counters["loop_cpu_transitions/s"] = loop_rate;
+  state.counters["records_per_commit"] = per_commit;
 }
-BENCHMARK(BM_ServedTransitions)->Arg(1)->Arg(8)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_ServedTransitions)
+    ->ArgsProduct({{1, 8, 32, 128}, {0, 1}})
+    ->ArgNames({"clients", "done_leases_next"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime()
+    ->Iterations(3);
 
 void BM_Status(benchmark::State& state) {
   static Scheduler* s = [] {
@@ -249,7 +185,7 @@ void BM_HeartbeatRoundTrip(benchmark::State& state) {
   {
     ServedCoordinator c(dir / "db");
     if (!c.ok()) {
-      state.SkipWithError(c.error().c_str());
+      state.SkipWithError(c.open_status().to_string().c_str());
       return;
     }
     {

@@ -248,6 +248,8 @@ const std::vector<Benchmark> kBenchmarks = {
      &setup_bench_extract},
     {"pretrain", "Pretraining step model-only vs end to end with the loader (and the Python reference recipe)",
      &setup_bench_pretrain},
+    {"coordinator", "Coordinator: durable job transitions/s, status latency with 100k jobs, heartbeat CPU",
+     &setup_bench_coordinator},
 };
 
 }  // namespace

@@ -35,6 +35,7 @@ Runner setup_bench(CLI::App& app);  // cmd_bench.cc: bench loader, bench step
 Runner setup_bench_step(CLI::App& app);  // cmd_bench_step.cc: `bench step` (a row of kBenchmarks)
 Runner setup_bench_extract(CLI::App& app);  // cmd_bench_extract.cc: `bench extract`
 Runner setup_bench_pretrain(CLI::App& app);  // cmd_bench_pretrain.cc: `bench pretrain`
+Runner setup_bench_coordinator(CLI::App& app);  // cmd_bench_coordinator.cc: `bench coordinator`
 Runner setup_crossval(CLI::App& app);  // cmd_crossval.cc
 Runner setup_deploy(CLI::App& app);    // cmd_deploy.cc
 Runner setup_extract(CLI::App& app);         // cmd_extract.cc

@@ -8,7 +8,7 @@ const std::vector<Command>& commands() {
       {"synth", "Generate a DeepLesion-style synthetic CT data set", &setup_synth},
       {"index", "Index a DeepLesion or CLEAR data root into the RocksDB slice index", &setup_index},
       {"index-stats", "Counts of patients, studies, slices and lesions in a slice index", &setup_index_stats},
-      {"bench", "Measure throughput: bench loader (real data), bench step (MoCo training step)", &setup_bench},
+      {"bench", "Measure throughput: bench loader, step, extract, pretrain, coordinator", &setup_bench},
       {"pretrain", "LeCL pretraining (MoCo v3 + lesion negatives), one process or under mpirun", &setup_pretrain},
       {"extract", "Embed every slice of every study with a trained encoder: one HDF5 file per study", &setup_extract},
       {"features-stats", "Feature sets in a slice index and how many of their studies are finished", &setup_features_stats},

@@ -73,4 +73,26 @@ TEST_F(BenchCli, TooFewSlicesIsBadInput) {
   EXPECT_NE(radclear_stdout("bench --help").out.find("loader"), std::string::npos);
 }
 
+// `radclear bench coordinator` at a tiny size: every figure is there and adds
+// up (each job is two transitions: leased, then done).
+TEST(BenchCoordinatorCli, ReportsTransitionsStatusAndHeartbeats) {
+  const BenchCliRun r = radclear_stdout(
+      "bench coordinator --clients 2 --jobs-per-client 15 --status-jobs 2000 --workers 20 --heartbeat 1 "
+      "--heartbeat-seconds 1 --json 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["transitions"].size(), 2u);
+  for (const auto& t : j["transitions"]) {
+    EXPECT_EQ(t["clients"], 2);
+    EXPECT_EQ(t["transitions"], 2 * 2 * 15);
+    EXPECT_GT(t["per_second"].get<double>(), 0);
+    EXPECT_GE(t["records_per_commit"].get<double>(), 1);
+  }
+  EXPECT_EQ(j["status"]["jobs"], 2000);
+  EXPECT_GT(j["status"]["all_ms"].get<double>(), 0);
+  EXPECT_EQ(j["heartbeats"]["workers"], 20);
+  EXPECT_GE(j["heartbeats"]["beats"].get<int>(), 18);  // 20 per second for 1 s
+  EXPECT_GT(j["heartbeats"]["coordinator_core_share"].get<double>(), 0);
+}
+
 }  // namespace
