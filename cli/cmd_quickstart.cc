@@ -1,28 +1,27 @@
 // `radclear quickstart`: the whole pipeline on a generated data set, the
-// first thing a new user runs. The steps are worker/pipeline/quickstart.h's
-// stage specs, each run by the job runner in this process; with --ranks N
-// the distributed ones run as `mpirun -np N radclear <stage> --config
-// <resolved yaml>`. Every step resumes, so a rerun after an interruption
-// (Ctrl-C: exit 3) continues where it stopped.
+// first thing a new user runs. The data steps (synth, index) run in this
+// process; the rest is a one-trial sweep (worker/pipeline/quickstart.h) run
+// in the embedded mode: a coordinator and one worker group (--ranks N > 1:
+// `mpirun -np N radclear worker`), exactly as `radclear run` runs a sweep.
+// Every step resumes, so a rerun after an interruption (Ctrl-C: exit 3)
+// continues where it stopped.
 #include <CLI/CLI.hpp>
-#include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/embedded_run.h"
 #include "cli/exit_code.h"
 #include "cli/signals.h"
 #include "cli/spec_flags.h"
 #include "common/atomic_file.h"
 #include "common/check.h"
-#include "common/parallel.h"
+#include "coordinator/stage_payload.h"
 #include "worker/comm/communicator.h"
 #include "worker/pipeline/quickstart.h"
 #include "worker/runner/job_runner.h"
@@ -34,75 +33,93 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// `mpirun -np N <this binary> <stage> --config <yaml>`; the exit code of the run.
-int run_under_mpirun(int ranks, const stages::AnySpec& spec, const fs::path& config, bool quiet) {
-  const std::string stage = stages::stage_name(spec);
-  write_file_atomic(config, YAML::Dump(std::visit([](const auto& s) { return stages::to_yaml(s); }, spec)) + "\n");
-  const fs::path self = fs::read_symlink("/proc/self/exe");
-  std::string cmd = "mpirun";
-  if (::geteuid() == 0) cmd += " --allow-run-as-root";
-  if (ranks > hardware_threads()) cmd += " --oversubscribe";
-  cmd += fmt::format(" -np {} {} {} --config {}", ranks, quote(self.string()), stage, quote(config.string()));
-  if (quiet) cmd += stage == "crossval" ? " --no-progress" : " --quiet";
-  spdlog::info("running: {}", cmd);
-  const int rc = std::system(cmd.c_str());
-  if (rc != 0) spdlog::error("`{}` failed (status {}); rerun `radclear quickstart` to resume", cmd, rc);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : kExitFailed;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-int run_quickstart(const pipeline::QuickstartSpec& q, bool quiet) {
-  const auto steps = pipeline::quickstart_steps(q);
-  fs::create_directories(q.out);
-  auto comm = worker::make_local_communicator();
-  stages::RankContext ctx;
-  ctx.threads = ctx.compute_threads();
-  ctx.comm = comm.get();
-  ctx.show_progress = !quiet;
-  runner::set_process_threads(ctx.threads);
-  CancelOnSignal on_signal(ctx.cancel);
+// <out>/<name> -> <target>'s directory name (a relative link, so the folder
+// can be moved): the content-named job directories under friendly names. A
+// real directory of that name (an older quickstart's) is left alone.
+void link_as(const fs::path& out, const std::string& name, const fs::path& target) {
+  const fs::path link = out / name;
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(link, ec)) && !fs::is_symlink(fs::symlink_status(link, ec))) {
+    spdlog::warn("{} is not a link from an earlier quickstart; the results are in {}", link.string(), target.string());
+    return;
+  }
+  const fs::path tmp = out / ("." + name + ".link");
+  fs::remove(tmp, ec);
+  fs::create_directory_symlink(target.filename(), tmp);
+  fs::rename(tmp, link);  // atomic: the link always names a directory
+}
 
+int run_quickstart(const pipeline::QuickstartSpec& q, bool quiet) {
   const auto t0 = std::chrono::steady_clock::now();
-  // Steps without a title (the index) continue the step before them.
-  const size_t total = 1 + std::count_if(steps.begin(), steps.end(), [](const auto& s) { return !s.title.empty(); });
-  int n = 0;
-  for (const auto& step : steps) {
-    if (!step.title.empty()) spdlog::info("== step {}/{}: {}", ++n, total, step.title);
-    const auto step_t0 = std::chrono::steady_clock::now();
-    if (step.done && step.done()) {
-      spdlog::info("   {}", step.done_note);
-    } else if (step.distributed && q.ranks > 1) {
-      const int rc = run_under_mpirun(q.ranks, step.spec, q.out / (std::string(stages::stage_name(step.spec)) + ".yaml"),
-                                      quiet);
-      if (rc != kExitOk) return rc;
-    } else {
-      const auto r = runner::run_stage(step.spec, ctx);
-      if (!r.ok()) {
-        spdlog::error("{}", r.status().message());
-        return exit_code(r.status());
+  fs::create_directories(q.out);
+  {
+    auto comm = worker::make_local_communicator();
+    stages::RankContext ctx;
+    ctx.threads = ctx.compute_threads();
+    ctx.comm = comm.get();
+    ctx.show_progress = !quiet;
+    runner::set_process_threads(ctx.threads);
+    CancelOnSignal on_signal(ctx.cancel);
+    for (const auto& step : pipeline::quickstart_data_steps(q)) {
+      if (!step.title.empty()) spdlog::info("== step 1/3: {}", step.title);
+      const auto step_t0 = std::chrono::steady_clock::now();
+      if (step.done && step.done()) {
+        spdlog::info("   {}", step.done_note);
+      } else {
+        const auto r = runner::run_stage(step.spec, ctx);
+        if (!r.ok()) {
+          spdlog::error("{}", r.status().message());
+          return exit_code(r.status());
+        }
+        if (!r.value().summary.empty()) spdlog::info("   {}", r.value().summary);
+        if (exit_code(r.value()) != kExitOk) return exit_code(r.value());
       }
-      if (!r.value().summary.empty()) spdlog::info("   {}", r.value().summary);
-      if (exit_code(r.value()) != kExitOk) return exit_code(r.value());
+      spdlog::info("   {} ({:.0f} s; {:.0f} s in all)", step.result_note, seconds_since(step_t0), seconds_since(t0));
     }
-    spdlog::info("   {} ({:.0f} s; {:.0f} s in all)", step.result_note, seconds_since(step_t0), seconds_since(t0));
   }
 
-  spdlog::info("== step {}/{}: results", ++n, total);
-  const auto& cv = std::get<stages::CrossvalSpec>(steps.back().spec);
+  // Pretraining, extraction and cross-validation: a one-trial sweep, run as
+  // `radclear run` runs one.
+  const fs::path sweep_file = q.out / "quickstart-sweep.yaml";
+  write_file_atomic(sweep_file, YAML::Dump(pipeline::quickstart_sweep(q)) + "\n");
+  spdlog::info("== step 2/3: {} pretraining of {} at {} px ({} epochs, {} views), feature extraction and 5-fold "
+               "ABMIL cross-validation: a one-trial sweep ({}; `radclear run` reruns it, add a grid to compare)",
+               q.sampling == stages::Sampling::kNone ? "MoCo v3" : "LeCL", q.arch, q.image_size, q.epochs,
+               stages::enum_name(q.views), sweep_file.string());
+  auto prepared = prepare_sweep(sweep_file);
+  if (!prepared.ok()) {
+    spdlog::error("{}", prepared.status().message());
+    return exit_code(prepared.status());
+  }
+  const PreparedSweep& p = prepared.value();
+  EmbeddedRunOptions run;
+  run.ranks = q.ranks;
+  run.quiet = quiet;
+  const EmbeddedRunResult r = run_embedded(p, run);
+  if (r.exit_code != kExitOk) {
+    if (r.exit_code != kExitCancelled) spdlog::error("the sweep did not finish; rerun `radclear quickstart` to resume");
+    return r.exit_code;
+  }
+  auto trials = coordinator::expand_trials(p.spec);
+  if (!trials.ok()) return exit_code(trials.status());
+  const auto& trial = trials.value().at(0).stages;
+  const fs::path cv_dir = coordinator::trial_crossval_spec(p.spec.data, trial).out_dir;
+  link_as(q.out, "pretrain", coordinator::trial_pretrain_spec(p.spec.data, trial).out);
+  link_as(q.out, "features", coordinator::trial_extract_spec(p.spec.data, trial).out);
+  link_as(q.out, "crossval", cv_dir);
+  spdlog::info("   outputs: {0}/pretrain, {0}/features, {0}/crossval (links to the jobs' directories)", q.out.string());
+
+  spdlog::info("== step 3/3: results");
+  const fs::path results = q.out / "crossval";
   std::printf("\nOut-of-fold AUROC per lesion location (%s, %s features, ABMIL, 5 folds):\n%s\n", q.arch.c_str(),
               q.sampling == stages::Sampling::kLesion ? "LeCL" : "MoCo v3",
-              pipeline::auroc_table(cv.out_dir / "stats.csv").c_str());
+              pipeline::auroc_table(cv_dir / "stats.csv").c_str());
   std::printf("ROC and PR curves: %s\nattention plots:   %s/fold-*/\nper-study predictions: %s\n\n",
-              (cv.out_dir / "plots").c_str(), cv.out_dir.c_str(), (cv.out_dir / "oof-preds.csv").c_str());
+              (results / "plots").c_str(), results.c_str(), (results / "oof-preds.csv").c_str());
   std::fflush(stdout);
   spdlog::info("   quickstart finished in {:.1f} min", seconds_since(t0) / 60);
   return kExitOk;

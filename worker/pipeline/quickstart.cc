@@ -1,12 +1,12 @@
 #include "worker/pipeline/quickstart.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/csv.h"
 #include "models/layers/autocast.h"
-#include "storage/checkpoint/checkpoint.h"
 
 namespace radclear::pipeline {
 
@@ -31,7 +31,7 @@ void QuickstartSpec::validate() const {
   if (precision != "auto") stages::parse_enum<stages::Precision>(precision);
 }
 
-std::vector<PipelineStep> quickstart_steps(const QuickstartSpec& q) {
+std::vector<PipelineStep> quickstart_data_steps(const QuickstartSpec& q) {
   q.validate();
   const fs::path data_dir = q.out / "data", db = q.out / "index";
   std::vector<PipelineStep> steps;
@@ -46,7 +46,7 @@ std::vector<PipelineStep> quickstart_steps(const QuickstartSpec& q) {
   synth.size = q.size;
   synth.seed = q.seed;
   synth.force = true;  // a half-written set from an interrupted run is replaced
-  steps.push_back({"synthetic DeepLesion-style data and the slice index", synth, false,
+  steps.push_back({"synthetic DeepLesion-style data and the slice index", synth,
                    [data_dir] { return fs::exists(data_dir / "synth.yaml"); },
                    fmt::format("{} exists (delete it to generate again)", data_dir.string()),
                    fmt::format("{} studies of {} slices from {} patients in {}", q.patients * kStudiesPerPatient,
@@ -57,13 +57,35 @@ std::vector<PipelineStep> quickstart_steps(const QuickstartSpec& q) {
   index.data_root = data_dir;
   index.db = db;
   index.dl_info = data_dir / "DL_info.csv";
-  steps.push_back({"", index, false, {}, "", fmt::format("indexed in {}", db.string())});
+  steps.push_back({"", index, {}, "", fmt::format("indexed in {}", db.string())});
 
+  for (const auto& s : steps) stages::validate(s.spec);
+  return steps;
+}
+
+namespace {
+
+// `spec` as a sweep stage: the keys that differ from a default spec, less
+// those the sweep sets (its data paths and the chaining).
+template <typename Spec>
+YAML::Node sweep_stage(const Spec& spec, const std::vector<std::string>& set_by_sweep) {
+  const YAML::Node mine = stages::to_yaml(spec), defaults = stages::to_yaml(Spec{});
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& kv : mine) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(set_by_sweep.begin(), set_by_sweep.end(), key) != set_by_sweep.end()) continue;
+    if (defaults[key] && YAML::Dump(defaults[key]) == YAML::Dump(kv.second)) continue;
+    out[key] = kv.second;
+  }
+  return out;
+}
+
+}  // namespace
+
+YAML::Node quickstart_sweep(const QuickstartSpec& q) {
+  q.validate();
   // 3. LeCL pretraining, resumed from its newest checkpoint.
   stages::PretrainSpec pre;
-  pre.db = db;
-  pre.data = data_dir;
-  pre.out = q.out / "pretrain";
   pre.name = "quickstart";
   pre.arch = q.arch;
   pre.image_size = q.image_size;
@@ -81,31 +103,13 @@ std::vector<PipelineStep> quickstart_steps(const QuickstartSpec& q) {
                       : stages::parse_enum<stages::Precision>(q.precision);
   pre.seed = q.seed;
   pre.print_freq = 5;
-  const fs::path checkpoint = pre.out / storage::moco_checkpoint_file_name(pre.arch, pre.name, pre.epochs);
-  steps.push_back({fmt::format("{} pretraining of {} at {} px ({} epochs, sampling {}, {} views)",
-                               q.sampling == stages::Sampling::kNone ? "MoCo v3" : "LeCL", q.arch, q.image_size,
-                               q.epochs, stages::enum_name(q.sampling), stages::enum_name(q.views)),
-                   pre, true, [checkpoint] { return fs::exists(checkpoint); },
-                   fmt::format("{} exists: pretraining is done", checkpoint.string()),
-                   fmt::format("encoder: {}", checkpoint.string())});
 
-  // 4. Features of every study under two CT windows (finished studies are
-  //    skipped by the stage itself).
+  // 4. Features of every study under the checkpoint's two CT windows, in
+  //    shard jobs (finished studies are skipped by the stage itself).
   stages::ExtractSpec ext;
-  ext.db = db;
-  ext.data = data_dir;
-  ext.checkpoint = checkpoint;
-  ext.out = q.out / "features";
-  // ext.windows stays empty: the checkpoint's (kWindows).
-  steps.push_back({"feature extraction (abdomen and lung windows)", ext, true, {}, "",
-                   fmt::format("one HDF5 file per study in {}", ext.out.string())});
 
-  // 5. ABMIL cross-validation on the lesion-location labels (finished folds
-  //    are skipped by the stage itself).
+  // 5. ABMIL cross-validation on the lesion-location labels, one job per fold.
   stages::CrossvalSpec cv;
-  cv.features_dir = ext.out;
-  cv.clini_csv = data_dir / "clinical.csv";
-  cv.out_dir = q.out / "crossval";
   cv.labels = kLabels;
   cv.folds = 5;
   cv.hidden = 128;
@@ -116,11 +120,19 @@ std::vector<PipelineStep> quickstart_steps(const QuickstartSpec& q) {
   cv.lr = 5e-4;
   cv.attention_plots = 2;
   cv.seed = 1337 + q.seed;
-  steps.push_back({"5-fold ABMIL cross-validation on the 8 lesion-location labels", cv, true, {}, "",
-                   fmt::format("results in {}", cv.out_dir.string())});
 
-  for (const auto& s : steps) stages::validate(s.spec);
-  return steps;
+  const fs::path out = fs::absolute(q.out);
+  YAML::Node sweep(YAML::NodeType::Map);
+  sweep["name"] = "quickstart";
+  sweep["data"]["index"] = (out / "index").string();
+  sweep["data"]["root"] = (out / "data").string();
+  sweep["data"]["clinical"] = (out / "data" / "clinical.csv").string();
+  sweep["data"]["out"] = out.string();
+  sweep["stages"]["pretrain"] = sweep_stage(pre, {"db", "data", "out"});
+  sweep["stages"]["extract"] = sweep_stage(ext, {"db", "data", "out", "studies", "checkpoint"});
+  sweep["stages"]["crossval"] = sweep_stage(cv, {"out", "fold", "features", "clini", "db"});
+  sweep["pretrain_ranks"] = q.ranks;
+  return sweep;
 }
 
 std::string auroc_table(const fs::path& stats_csv) {

@@ -1,14 +1,17 @@
 #pragma once
-// The quickstart pipeline as data: a chain of stage specs (synth -> index ->
-// pretrain -> extract -> crossval), each with a done-test that reads the
-// stage's outputs, so a rerun skips what is finished and every stage
-// resumes the rest. The CLI runs the steps (in process, or the distributed
-// ones under mpirun); a coordinator can run the same specs as jobs.
+// The quickstart as data: the generated data set (synth -> index, two steps
+// with done-tests, run in process) and then a one-trial sweep (pretrain ->
+// extract shards -> crossval folds -> report, coordinator/sweep.h) that the
+// CLI runs in the embedded mode, `radclear run`'s code path. The sweep is
+// written as a file, so a user can rerun it or add a grid to it; the
+// coordinator's DB beside it makes a rerun resume.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <yaml-cpp/yaml.h>
 
 #include "stages/any_spec.h"
 #include "stages/field.h"
@@ -75,9 +78,8 @@ struct QuickstartSpec {
 };
 
 struct PipelineStep {
-  std::string title;        // "LeCL pretraining of mambaout_femto at 96 px ..."; "" = part of the step before
+  std::string title;        // "synthetic DeepLesion-style data ..."; "" = part of the step before
   stages::AnySpec spec;
-  bool distributed = false; // runs on every rank (mpirun) when the pipeline has several
   // True when the stage's outputs are complete, so the step is skipped; a
   // step without one always runs (its stage skips what is finished).
   std::function<bool()> done;
@@ -85,8 +87,13 @@ struct PipelineStep {
   std::string result_note;  // logged when the step ends
 };
 
-// The five steps with the quickstart's embedded settings.
-std::vector<PipelineStep> quickstart_steps(const QuickstartSpec& q);
+// The data steps (synth, index) with the quickstart's settings.
+std::vector<PipelineStep> quickstart_data_steps(const QuickstartSpec& q);
+
+// The rest as a sweep document: name "quickstart", `data` = the generated
+// set (absolute paths; `out` = q.out), and per stage only the settings that
+// differ from the command's defaults; pretrain_ranks = q.ranks.
+YAML::Node quickstart_sweep(const QuickstartSpec& q);
 
 // The AUROC rows of a crossval stats.csv as a table for people.
 std::string auroc_table(const std::filesystem::path& stats_csv);
