@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/check.h"
+#include "models/layers/layer_norm.h"
 
 namespace radclear::models {
 namespace nn = torch::nn;
@@ -28,7 +29,7 @@ void check_shapes(const torch::Tensor& feats, const torch::Tensor& mask, int64_t
 // LayerNorm -> Linear -> Dropout -> SiLU -> Linear: the classifier shared by
 // the attention heads (reference.md §4).
 nn::Sequential make_head(int64_t in, const MilOptions& o) {
-  return nn::Sequential(nn::LayerNorm(nn::LayerNormOptions({in})), nn::Linear(in, o.hidden),
+  return nn::Sequential(LayerNorm(nn::LayerNormOptions({in})), nn::Linear(in, o.hidden),
                         nn::Dropout(o.dropout), nn::SiLU(), nn::Linear(o.hidden, o.n_labels));
 }
 
@@ -98,9 +99,9 @@ class PmaImpl : public MilModelImpl {
     k_proj_ = register_module("k_proj", nn::Linear(h, h));
     v_proj_ = register_module("v_proj", nn::Linear(h, h));
     o_proj_ = register_module("o_proj", nn::Linear(h, h));
-    norm0_ = register_module("norm0", nn::LayerNorm(nn::LayerNormOptions({h})));
+    norm0_ = register_module("norm0", LayerNorm(nn::LayerNormOptions({h})));
     ff_ = register_module("ff", nn::Sequential(nn::Linear(h, h), nn::ReLU()));
-    norm1_ = register_module("norm1", nn::LayerNorm(nn::LayerNormOptions({h})));
+    norm1_ = register_module("norm1", LayerNorm(nn::LayerNormOptions({h})));
     head_ = register_module("head", make_head(o.pma_seeds * h, o));
   }
   MilOutput forward(const torch::Tensor& feats, const torch::Tensor& mask) override {
@@ -129,7 +130,7 @@ class PmaImpl : public MilModelImpl {
   nn::Sequential encoder_{nullptr}, ff_{nullptr}, head_{nullptr};
   torch::Tensor seeds_;
   nn::Linear q_proj_{nullptr}, k_proj_{nullptr}, v_proj_{nullptr}, o_proj_{nullptr};
-  nn::LayerNorm norm0_{nullptr}, norm1_{nullptr};
+  LayerNorm norm0_{nullptr}, norm1_{nullptr};  // normalise in float32 (also under autocast)
 };
 
 class LinearHeadImpl : public MilModelImpl {
@@ -166,9 +167,11 @@ std::vector<std::string> mil_kind_names() { return stages::enum_names<MilKind>()
 torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& mask) {
   // The lowest finite value instead of -inf: a bag with no instance then
   // softmaxes to uniform (no NaN, also in the backward pass) and the final
-  // multiplication by the mask zeroes it.
-  const auto filled = scores.masked_fill(mask.logical_not(), std::numeric_limits<float>::lowest());
-  return torch::softmax(filled, -1) * mask.to(scores.scalar_type());
+  // multiplication by the mask zeroes it. In float32 whatever the scores
+  // are (bf16/fp16 under autocast cannot hold float's lowest, and autocast
+  // runs softmax in float32 anyway).
+  const auto filled = scores.to(torch::kFloat).masked_fill(mask.logical_not(), std::numeric_limits<float>::lowest());
+  return torch::softmax(filled, -1) * mask.to(torch::kFloat);
 }
 
 std::shared_ptr<MilModelImpl> make_mil_model(const MilOptions& o) {
