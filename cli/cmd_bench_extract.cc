@@ -2,8 +2,9 @@
 // eval transform, forward, HDF5, records) against the encoder's forward
 // alone on random tensors of the same shape, and optionally against the
 // Python reference loop (scripts/bench/extract_ref.py) on the same data.
-// Runs on a copy of the index in a scratch directory, so the user's index
-// and feature sets are untouched.
+// With --precision bf16 the fp32 extraction runs too, on the same studies,
+// and the two are compared row by row (cosine). Runs on a copy of the index
+// in a scratch directory, so the user's index and feature sets are untouched.
 #include <CLI/CLI.hpp>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -22,9 +24,11 @@
 #include "common/check.h"
 #include "common/parallel.h"
 #include "models/backbones/backbone.h"
+#include "models/layers/autocast.h"
 #include "worker/comm/communicator.h"
 #include "worker/extract/encoder.h"
 #include "worker/extract/extractor.h"
+#include "worker/extract/feature_agreement.h"
 
 namespace radclear::cli {
 
@@ -34,8 +38,10 @@ namespace {
 
 // Slices/s of forward_features alone: batches of `rows` random images, at
 // least `seconds` after one warm-up batch.
-double model_only_slices_per_s(const worker::LoadedEncoder& enc, int64_t rows, int64_t windows, double seconds) {
+double model_only_slices_per_s(const worker::LoadedEncoder& enc, int64_t rows, int64_t windows, double seconds,
+                               Precision precision) {
   c10::InferenceMode guard;
+  models::AutocastScope autocast(c10::DeviceType::CPU, precision);
   const torch::Tensor x = torch::randn({rows, 3, enc.image_size, enc.image_size});
   enc.model->forward_features(x);
   int64_t done = 0;
@@ -68,6 +74,7 @@ Runner setup_bench_extract(CLI::App& app) {
     std::string python;
     std::string script = "scripts/bench/extract_ref.py";
     int64_t python_studies = 0;
+    std::string precision = "fp32";
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -77,9 +84,12 @@ Runner setup_bench_extract(CLI::App& app) {
   app.add_option("--data", s.data, "Data root")->required();
   app.add_option("--checkpoint", s.checkpoint, "Weights (as radclear extract)")->required();
   app.add_option("--arch", s.arch, "Backbone (for a bare state dict)");
-  app.add_option("--windows", s.windows, "CT windows")->delimiter(',')->default_str("abdomen,lung");
+  app.add_option("--windows", s.windows, "CT windows (default: the checkpoint's, else abdomen,lung)")->delimiter(',');
   app.add_option("--batch-size", s.batch_size, "Rows per forward pass")->capture_default_str();
   app.add_option("--image-size", s.image_size, "Encoder input size (0: the checkpoint's)")->capture_default_str();
+  app.add_option("--precision", f->precision,
+                 "Encoder arithmetic: fp32 or bf16 (then fp32 runs too, for the speed-up and the row cosine)")
+      ->capture_default_str();
   app.add_option("--seconds", f->seconds, "Minimum time of the model-only measurement")->capture_default_str();
   app.add_option("--python", f->python,
                  "Also time scripts/bench/extract_ref.py with this interpreter (e.g. /usr/bin/python3)");
@@ -111,17 +121,33 @@ Runner setup_bench_extract(CLI::App& app) {
     const int threads = hardware_threads();
     at::set_num_threads(threads);
     set_openblas_threads(threads);  // as run_extract does
+    spec.device = stages::DeviceChoice::parse("cpu");
+    spec.precision = stages::parse_enum<Precision>(f->precision);
     const auto enc = worker::load_encoder(spec.checkpoint, spec.arch, spec.image_size);
+    // No --windows: the checkpoint's, else the reference's two (as run_extract
+    // chooses), so the Python loop and the rows per slice match.
+    if (spec.windows.empty()) spec.windows = enc.windows.empty() ? stages::kDefaultExtractWindows : enc.windows;
     const auto windows = static_cast<int64_t>(spec.windows.size());
-    const double model_only = model_only_slices_per_s(enc, spec.batch_size, windows, f->seconds);
+    const double model_only = model_only_slices_per_s(enc, spec.batch_size, windows, f->seconds, spec.precision);
 
     auto comm = worker::make_local_communicator();
     worker::ExtractOptions options;
     options.show_progress = false;
     options.threads_per_rank = threads;
     const auto r = worker::run_extract(spec, *comm, options);
+    // The fp32 run of the same studies, for the speed-up and the agreement.
+    std::optional<worker::ExtractResult> fp32;
+    std::optional<worker::FeatureAgreement> agreement;
+    if (spec.precision != Precision::kFloat32) {
+      worker::ExtractSpec ref = spec;
+      ref.precision = Precision::kFloat32;
+      ref.out = scratch / "features-fp32";
+      fp32 = worker::run_extract(ref, *comm, options);
+      agreement = worker::compare_feature_dirs(spec.out, ref.out);
+    }
 
     nlohmann::json out = {{"arch", enc.arch},
+                          {"precision", precision_name(spec.precision)},
                           {"image_size", enc.image_size},
                           {"windows", windows},
                           {"threads", threads},
@@ -131,6 +157,13 @@ Runner setup_bench_extract(CLI::App& app) {
                           {"end_to_end_fraction", r.slices_per_second / model_only},
                           {"studies", r.studies_done},
                           {"slices", r.slices}};
+    if (fp32) {
+      out["fp32_end_to_end_slices_per_s"] = fp32->slices_per_second;
+      out["speedup_vs_fp32"] = r.slices_per_second / fp32->slices_per_second;
+      out["min_row_cosine_vs_fp32"] = agreement->min_cosine;
+      out["mean_row_cosine_vs_fp32"] = agreement->mean_cosine;
+      out["rows_compared"] = agreement->rows;
+    }
     if (!f->python.empty()) {
       const fs::path script = f->script;
       if (!fs::is_regular_file(script)) {
@@ -151,12 +184,18 @@ Runner setup_bench_extract(CLI::App& app) {
     if (f->json) {
       std::printf("%s\n", out.dump().c_str());
     } else {
-      std::printf("extract %s, %lld px, %lld windows, %d threads, batch %lld rows\n", enc.arch.c_str(),
+      std::printf("extract %s, %lld px, %lld windows, %d threads, batch %lld rows, %s\n", enc.arch.c_str(),
                   static_cast<long long>(enc.image_size), static_cast<long long>(windows), threads,
-                  static_cast<long long>(spec.batch_size));
+                  static_cast<long long>(spec.batch_size), precision_name(spec.precision));
       std::printf("  model only (random tensors) %8.2f slices/s\n", model_only);
       std::printf("  end to end (%lld studies)    %8.2f slices/s = %.1f%% of model only\n",
                   static_cast<long long>(r.studies_done), r.slices_per_second, 100 * r.slices_per_second / model_only);
+      if (fp32) {
+        std::printf("  fp32 end to end               %8.2f slices/s -> %s is %.2fx; row cosine vs fp32 min %.5f, "
+                    "mean %.6f over %lld rows\n",
+                    fp32->slices_per_second, precision_name(spec.precision), out["speedup_vs_fp32"].get<double>(),
+                    agreement->min_cosine, agreement->mean_cosine, static_cast<long long>(agreement->rows));
+      }
       if (out.contains("python_slices_per_s")) {
         std::printf("  python reference loop        %8.2f slices/s -> radclear %.2fx\n",
                     out["python_slices_per_s"].get<double>(), out["speedup_vs_python"].get<double>());

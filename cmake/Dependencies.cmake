@@ -10,6 +10,7 @@ set(RADCLEAR_TORCH_HAS_CUDA OFF)
 if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
   set(RADCLEAR_TORCH_HAS_CUDA ON)
 endif()
+message(STATUS "LibTorch ${Torch_VERSION} at ${Torch_DIR} (CUDA: ${RADCLEAR_TORCH_HAS_CUDA})")
 
 find_package(MPI REQUIRED COMPONENTS C)
 find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)

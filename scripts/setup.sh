@@ -2,7 +2,12 @@
 # Sets up a Debian 12 (bookworm) machine for radclear and builds it.
 # Idempotent: installs only missing packages, reconfigures and rebuilds
 # incrementally. Usage: bash scripts/setup.sh   (env: RADCLEAR_BUILD_DIR,
-# RADCLEAR_JOBS, RADCLEAR_CUDA_ROOT)
+# RADCLEAR_JOBS, RADCLEAR_CUDA_ROOT, RADCLEAR_TORCH_DIR)
+#
+# GPUs: Debian's LibTorch is CPU-only. RADCLEAR_TORCH_DIR=/path/to/libtorch
+# (an unpacked LibTorch distribution, cxx11 ABI) or RADCLEAR_TORCH_DIR=pip
+# (the CMake prefix of the PyTorch that `python3 -c "import torch"` finds)
+# builds against a CUDA LibTorch instead; --device cuda then works.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,7 +50,37 @@ fi
 NCCL=OFF
 [[ -f "$CUDA_ROOT/include/nccl.h" ]] && NCCL=ON
 
+# Which LibTorch: Debian's (default) or RADCLEAR_TORCH_DIR's.
+TORCH_ARGS=()
+TORCH_DIR="${RADCLEAR_TORCH_DIR:-}"
+if [[ "$TORCH_DIR" == pip ]]; then
+  PY="${PYTHON:-python3}"
+  TORCH_DIR=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)') ||
+    { echo "setup: RADCLEAR_TORCH_DIR=pip but '$PY -c \"import torch\"' fails; install PyTorch or point RADCLEAR_TORCH_DIR at a LibTorch"; exit 2; }
+  if [[ $("$PY" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))') != 1 ]]; then
+    echo "setup: the pip PyTorch at $TORCH_DIR uses the pre-cxx11 C++ ABI and cannot link with Debian's libraries;"
+    echo "       download the cxx11-ABI LibTorch (libtorch-cxx11-abi-shared-with-deps) and set RADCLEAR_TORCH_DIR to it"
+    exit 2
+  fi
+fi
+if [[ -n "$TORCH_DIR" ]]; then
+  config=$(find "$TORCH_DIR" -maxdepth 4 -name TorchConfig.cmake -print -quit 2>/dev/null)
+  [[ -n "$config" ]] || { echo "setup: no TorchConfig.cmake under RADCLEAR_TORCH_DIR=$TORCH_DIR (give the LibTorch folder, or 'pip')"; exit 2; }
+  TORCH_ARGS=(-DCMAKE_PREFIX_PATH="$TORCH_DIR" -DTorch_DIR="$(dirname "$config")" -DCUDAToolkit_ROOT="$CUDA_ROOT")
+  echo "setup: building against the LibTorch at $(dirname "$config")"
+fi
+# A build folder configured with another LibTorch would mix the two.
+if [[ -f "$BUILD/CMakeCache.txt" ]]; then
+  cached=$(sed -n 's/^Torch_DIR:PATH=//p' "$BUILD/CMakeCache.txt")
+  want=$cached  # default: keep what it has
+  [[ -n "$TORCH_DIR" ]] && want=${TORCH_ARGS[1]#-DTorch_DIR=}
+  if [[ -n "$cached" && "$cached" != "$want" ]]; then
+    echo "setup: $BUILD was configured with the LibTorch at $cached; use another RADCLEAR_BUILD_DIR or delete it"
+    exit 2
+  fi
+fi
+
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DRADCLEAR_WITH_NCCL="$NCCL" -DRADCLEAR_CUDA_ROOT="$CUDA_ROOT"
+  -DRADCLEAR_WITH_NCCL="$NCCL" -DRADCLEAR_CUDA_ROOT="$CUDA_ROOT" "${TORCH_ARGS[@]}"
 cmake --build "$BUILD" -j "$JOBS"
 echo "setup: built $BUILD/bin/radclear"

@@ -5,6 +5,7 @@ namespace radclear::stages {
 void CrossvalSpec::validate() const {
   auto bad = [](const std::string& msg) { throw InvalidArgument("crossval: " + msg); };
   check_fields(*this);
+  check_precision_on(device, precision, "crossval");
   if (labels.empty() == categorical.empty()) {
     bad("give either labels (binary 0/1 columns) or categorical (one column), not both or neither");
   }

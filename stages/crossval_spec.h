@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "stages/device.h"
 #include "stages/enums.h"
 #include "stages/field.h"
 
@@ -71,6 +72,10 @@ struct CrossvalSpec {
   int attention_plots = 3;            // studies whose attention is plotted per fold. Default: 3
   int threads = 0;                    // threads for torch and loading (<= 0: cores / local ranks). Default: 0
   bool progress = true;               // progress bars. Default: true
+  DeviceChoice device;                // where the MIL heads train (stages/device.h). Default: auto
+  // The heads' arithmetic in training and inference: fp32, or bf16/fp16
+  // autocast (models are saved as float32). Default: fp32
+  Precision precision = Precision::kFloat32;
 
   template <typename Self, typename Visit>
   static void fields(Self& s, Visit&& v) {
@@ -102,6 +107,8 @@ struct CrossvalSpec {
     v(s.attention_plots, Field("attention_plots", "Attention plots per fold").at_least(0));
     v(s.threads, Field("threads", "Threads per rank (0: cores / local ranks)"));
     v(s.progress, Field("progress", "No progress bars").flag("--no-progress").bool_flag(BoolFlag::kNegated));
+    v(s.device, Field("device", "Where tensors live: auto (the rank's local GPU when built with CUDA and one is present, else the CPU), cpu, cuda, cuda:N"));
+    v(s.precision, Field("precision", "MIL arithmetic: fp32, bf16 (autocast) or fp16 (CUDA only)"));
   }
 
   void validate() const;
@@ -125,6 +132,8 @@ struct DeploySpec {
   int bootstrap = 1000;  // bootstrap resamples for the CIs. Default: 1000
   int threads = 0;       // threads (<= 0: all cores). Default: 0
   bool progress = true;  // progress bars. Default: true
+  DeviceChoice device;   // where the fold models run (stages/device.h). Default: auto
+  Precision precision = Precision::kFloat32;  // inference arithmetic. Default: fp32
 
   template <typename Self, typename Visit>
   static void fields(Self& s, Visit&& v) {
@@ -137,9 +146,14 @@ struct DeploySpec {
     v(s.bootstrap, Field("bootstrap", "Bootstrap resamples for the 95% CIs").at_least(0));
     v(s.threads, Field("threads", "Threads (0: all cores)"));
     v(s.progress, Field("progress", "No progress bars").flag("--no-progress").bool_flag(BoolFlag::kNegated));
+    v(s.device, Field("device", "Where tensors live: auto (the rank's local GPU when built with CUDA and one is present, else the CPU), cpu, cuda, cuda:N"));
+    v(s.precision, Field("precision", "Inference arithmetic: fp32, bf16 (autocast) or fp16 (CUDA only)"));
   }
 
-  void validate() const { check_fields(*this); }
+  void validate() const {
+    check_fields(*this);
+    check_precision_on(device, precision, "deploy");
+  }
 };
 
 }  // namespace radclear::stages

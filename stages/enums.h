@@ -4,6 +4,7 @@
 // LibTorch or OpenCV (the coordinator) can read, check and write any spec.
 #include <cstdint>
 
+#include "common/precision.h"
 #include "stages/enum_table.h"
 
 namespace radclear::stages {
@@ -36,15 +37,17 @@ struct EnumTraits<OptimizerKind> {
       {{OptimizerKind::kAdamW, "adamw"}, {OptimizerKind::kLars, "lars"}}};
 };
 
-// Arithmetic of the backbone's forward and backward passes.
-enum class Precision { kFloat32, kBFloat16 };
+// Arithmetic of the backbone's forward and backward passes (common/precision.h).
+using radclear::Precision;
 template <>
 struct EnumTraits<Precision> {
   static constexpr const char* kWhat = "precision";
-  static constexpr std::array<EnumName<Precision>, 4> kNames{{{Precision::kFloat32, "fp32"},
-                                                              {Precision::kBFloat16, "bf16"},
-                                                              {Precision::kFloat32, "float32"},
-                                                              {Precision::kBFloat16, "bfloat16"}}};
+  // common/precision.h's table, the one list of names.
+  static constexpr auto kNames = [] {
+    std::array<EnumName<Precision>, kPrecisionNames.size()> names{};
+    for (size_t i = 0; i < names.size(); ++i) names[i] = {kPrecisionNames[i].precision, kPrecisionNames[i].name};
+    return names;
+  }();
 };
 
 // Element type of the feature matrices on disk.

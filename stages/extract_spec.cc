@@ -6,6 +6,7 @@ namespace radclear::stages {
 
 void ExtractSpec::validate() const {
   check_fields(*this);
+  check_precision_on(device, precision, "extract");
   try {
     if (!windows.empty()) check_ct_windows(windows, "--windows");
   } catch (const InvalidArgument& e) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "stages/device.h"
 #include "stages/enums.h"
 #include "stages/field.h"
 
@@ -44,6 +45,11 @@ struct ExtractSpec {
   bool force = false;                // redo finished studies. Default: false
   int workers = 0;                   // decode threads per rank; 0 = share of cores. Default: 0
   bool strict = true;                // stop at the first unreadable study (else skip it and go on). Default: true
+  DeviceChoice device;               // where the encoder runs (stages/device.h). Default: auto
+  // The encoder's arithmetic: fp32, or bf16/fp16 autocast (features are
+  // written as float32 either way, and a bf16 set gets its own feature set
+  // id). Default: fp32
+  Precision precision = Precision::kFloat32;
 
   template <typename Self, typename Visit>
   static void fields(Self& s, Visit&& v) {
@@ -67,6 +73,9 @@ struct ExtractSpec {
     v(s.strict, Field("strict", "Skip studies with unreadable slices instead of stopping")
                     .flag("--no-strict")
                     .bool_flag(BoolFlag::kNegated));
+    v(s.device, Field("device", "Where tensors live: auto (the rank's local GPU when built with CUDA and one is present, else the CPU), cpu, cuda, cuda:N"));
+    v(s.precision, Field("precision", "Encoder arithmetic: fp32, bf16 (autocast; fast where the CPU has "
+                                      "AVX512-BF16/AMX) or fp16 (CUDA only)"));
   }
 
   void validate() const;

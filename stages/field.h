@@ -99,9 +99,19 @@ struct IsEnumList : std::false_type {};
 template <typename E>
 struct IsEnumList<std::vector<E>> : std::is_enum<E> {};
 
+// A small value type written as text: `static T parse(const std::string&)`
+// (throws InvalidArgument) and `std::string str() const` (e.g. DeviceChoice).
+template <typename T, typename = void>
+struct IsTextValue : std::false_type {};
+template <typename T>
+struct IsTextValue<T, std::void_t<decltype(T::parse(std::string())), decltype(std::declval<const T&>().str())>>
+    : std::true_type {};
+
 template <typename T>
 YAML::Node encode_value(const T& v) {
-  if constexpr (std::is_same_v<T, std::filesystem::path>) {
+  if constexpr (IsTextValue<T>::value) {
+    return YAML::Node(v.str());
+  } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
     return YAML::Node(v.string());
   } else if constexpr (std::is_enum_v<T>) {
     return YAML::Node(std::string(enum_name(v)));
@@ -135,7 +145,9 @@ std::vector<std::string> split_commas(const std::string& s);
 template <typename T>
 void decode_value(const YAML::Node& node, T& out, const char* key, const std::string& ctx) {
   try {
-    if constexpr (std::is_same_v<T, std::filesystem::path>) {
+    if constexpr (IsTextValue<T>::value) {
+      out = T::parse(node.as<std::string>());
+    } else if constexpr (std::is_same_v<T, std::filesystem::path>) {
       out = node.IsNull() ? std::string() : node.as<std::string>();
     } else if constexpr (std::is_enum_v<T>) {
       out = parse_enum<T>(node.as<std::string>());

@@ -10,6 +10,7 @@ void PretrainSpec::validate() const {
     if (!ok) throw InvalidArgument("pretrain: " + msg);
   };
   check_fields(*this);
+  check_precision_on(device, precision, "pretrain");
   need(name.find('/') == std::string::npos && !name.empty(), fmt::format("name '{}' must be a plain word", name));
   need(image_size % 16 == 0, fmt::format("image_size must be a multiple of 16, got {}", image_size));
   try {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "stages/device.h"
 #include "stages/enums.h"
 #include "stages/field.h"
 
@@ -62,6 +63,7 @@ struct PretrainSpec {
   double moco_t = 1.0;             // softmax temperature T. Default: 1.0
   double grad_clip = 0.0;          // max global gradient norm; 0 = off. Default: 0
   Precision precision = Precision::kFloat32;  // Default: fp32
+  DeviceChoice device;             // where the model trains (stages/device.h). Default: auto
   double bucket_cap_mb = 25.0;     // gradient allreduce bucket size. Default: 25
 
   // Run control.
@@ -101,8 +103,9 @@ struct PretrainSpec {
     v(s.moco_m_cos, Field("moco_m_cos", "Cosine schedule of the momentum towards 1").bool_flag(BoolFlag::kSwitch));
     v(s.moco_t, Field("moco_t", "Softmax temperature").positive());
     v(s.grad_clip, Field("grad_clip", "Max gradient norm, 0 = off").at_least(0));
-    v(s.precision, Field("precision", "fp32, or bf16: backbones under CPU bf16 autocast (faster where the CPU has "
-                                      "AVX512-BF16/AMX)"));
+    v(s.precision, Field("precision", "fp32, or bf16 / fp16 (CUDA only): backbones under autocast (bf16 on the "
+                                      "CPU is fast where it has AVX512-BF16/AMX; fp16 scales the loss dynamically)"));
+    v(s.device, Field("device", "Where tensors live: auto (the rank's local GPU when built with CUDA and one is present, else the CPU), cpu, cuda, cuda:N"));
     v(s.bucket_cap_mb, Field("bucket_cap_mb", "Gradient allreduce bucket size").positive());
     v(s.seed, Field("seed", "Seed"));
     v(s.print_freq, Field("print_freq", "Steps between metrics.csv lines").positive());

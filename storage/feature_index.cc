@@ -58,10 +58,11 @@ bool FeatureShardRecord::operator==(const FeatureShardRecord& o) const {
 
 std::string feature_set_id(const std::string& checkpoint_sha256, const std::string& arch,
                            const std::vector<std::string>& windows, const std::string& dtype,
-                           int64_t image_size) {
+                           int64_t image_size, const std::string& precision) {
   std::string identity = fmt::format("ckpt={}\narch={}\ndtype={}\nsize={}\nwindows=", checkpoint_sha256, arch,
                                      dtype, image_size);
   for (const auto& w : windows) identity += w + ",";
+  if (precision != "fp32") identity += "\nprecision=" + precision;
   return sha256_hex(identity).substr(0, 16);
 }
 

@@ -58,9 +58,12 @@ struct FeatureShardRecord {
 };
 
 // 16 hex digits of SHA-256 over the identity fields.
+// `precision` is the encoder's arithmetic ("fp32", "bf16", "fp16"): a bf16
+// set is another feature set; fp32 ids are those of the runs before it was
+// recorded.
 std::string feature_set_id(const std::string& checkpoint_sha256, const std::string& arch,
                            const std::vector<std::string>& windows, const std::string& dtype,
-                           int64_t image_size);
+                           int64_t image_size, const std::string& precision = "fp32");
 
 // JSON value encodings (exposed for the extraction journal and tests).
 // decode_* return Corruption naming `what` on a malformed value.

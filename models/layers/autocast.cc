@@ -19,21 +19,11 @@
 namespace radclear::models {
 namespace {
 
-struct PrecisionEntry {
-  Precision precision;
-  const char* name;
-  c10::ScalarType dtype;
-};
-
-constexpr PrecisionEntry kPrecisions[] = {
-    {Precision::kFp32, "fp32", c10::ScalarType::Float},
-    {Precision::kBf16, "bf16", c10::ScalarType::BFloat16},
-    {Precision::kFp16, "fp16", c10::ScalarType::Half},
-};
-
-const PrecisionEntry& entry(Precision p) {
-  for (const auto& e : kPrecisions) {
-    if (e.precision == p) return e;
+c10::ScalarType dtype_of(Precision p) {
+  switch (p) {
+    case Precision::kFloat32: return c10::ScalarType::Float;
+    case Precision::kBFloat16: return c10::ScalarType::BFloat16;
+    case Precision::kFloat16: return c10::ScalarType::Half;
   }
   throw InvalidArgument(fmt::format("unknown precision value {}", static_cast<int>(p)));
 }
@@ -73,23 +63,21 @@ void set_dtype(c10::DeviceType device, c10::ScalarType dtype) {
 
 }  // namespace
 
-const char* precision_name(Precision precision) { return entry(precision).name; }
-
 std::vector<std::string> precision_names() {
   std::vector<std::string> names;
-  for (const auto& e : kPrecisions) names.emplace_back(e.name);
+  for (const auto& e : kPrecisionNames) names.emplace_back(e.name);
   return names;
 }
 
 Precision parse_precision(const std::string& name) {
-  for (const auto& e : kPrecisions) {
+  for (const auto& e : kPrecisionNames) {
     if (name == e.name) return e.precision;
   }
   throw InvalidArgument(
       fmt::format("unknown precision '{}' (known: {})", name, fmt::join(precision_names(), ", ")));
 }
 
-c10::ScalarType precision_dtype(Precision precision) { return entry(precision).dtype; }
+c10::ScalarType precision_dtype(Precision precision) { return dtype_of(precision); }
 
 bool autocast_enabled(c10::DeviceType device) {
 #if RADCLEAR_AUTOCAST_BY_DEVICE
@@ -100,13 +88,13 @@ bool autocast_enabled(c10::DeviceType device) {
 }
 
 AutocastScope::AutocastScope(c10::DeviceType device, Precision precision)
-    : device_(device), enabled_(precision != Precision::kFp32) {
+    : device_(device), enabled_(precision != Precision::kFloat32) {
   if (!enabled_) return;
   if (device != c10::DeviceType::CPU && device != c10::DeviceType::CUDA) {
     throw InvalidArgument(fmt::format("autocast: precision {} needs a CPU or CUDA device, got {}",
                                       precision_name(precision), c10::DeviceTypeName(device)));
   }
-  if (device == c10::DeviceType::CPU && precision == Precision::kFp16) {
+  if (device == c10::DeviceType::CPU && precision == Precision::kFloat16) {
     throw InvalidArgument("precision fp16 needs a CUDA device; on CPU use bf16 or fp32");
   }
   prev_enabled_ = autocast_enabled(device);

@@ -11,22 +11,23 @@
 #include <string>
 #include <vector>
 
+#include "common/precision.h"
+
 namespace radclear::models {
 
-// --precision: the dtype the heavy ops compute in.
-enum class Precision { kFp32, kBf16, kFp16 };
-
-// "fp32", "bf16", "fp16".
-const char* precision_name(Precision precision);
+// --precision: the dtype the heavy ops compute in (common/precision.h).
+using radclear::Precision;
+using radclear::precision_name;
 std::vector<std::string> precision_names();
-// Throws InvalidArgument listing the known names.
+// Throws InvalidArgument listing the known names ("fp32", "bf16", "fp16" and
+// their long forms).
 Precision parse_precision(const std::string& name);
 // kFloat, kBFloat16, kHalf.
 c10::ScalarType precision_dtype(Precision precision);
 
 class AutocastScope {
  public:
-  // kFp32 does nothing. Throws InvalidArgument for fp16 on CPU (LibTorch
+  // kFloat32 does nothing. Throws InvalidArgument for fp16 on CPU (LibTorch
   // 1.13 has no CPU fp16 autocast, and fp16 GEMMs on CPU are emulated) and
   // for devices other than CPU and CUDA.
   AutocastScope(c10::DeviceType device, Precision precision);
@@ -46,7 +47,7 @@ class AutocastScope {
 class CpuBf16Autocast : public AutocastScope {
  public:
   explicit CpuBf16Autocast(bool enabled)
-      : AutocastScope(c10::DeviceType::CPU, enabled ? Precision::kBf16 : Precision::kFp32) {}
+      : AutocastScope(c10::DeviceType::CPU, enabled ? Precision::kBFloat16 : Precision::kFloat32) {}
 };
 
 // Whether autocast is on for `device` in this thread.

@@ -78,8 +78,8 @@ class MocoImpl : public torch::nn::Module {
   void set_backbone_precision(Precision precision) { backbone_precision_ = precision; }
   Precision backbone_precision() const { return backbone_precision_; }
   // set_backbone_precision(on ? bf16 : fp32).
-  void set_bf16_backbones(bool on) { backbone_precision_ = on ? Precision::kBf16 : Precision::kFp32; }
-  bool bf16_backbones() const { return backbone_precision_ == Precision::kBf16; }
+  void set_bf16_backbones(bool on) { backbone_precision_ = on ? Precision::kBFloat16 : Precision::kFloat32; }
+  bool bf16_backbones() const { return backbone_precision_ == Precision::kBFloat16; }
 
   BackboneImpl& base_encoder() { return *base_; }
   BackboneImpl& momentum_encoder() { return *momentum_; }
@@ -96,7 +96,7 @@ class MocoImpl : public torch::nn::Module {
   torch::nn::Sequential base_head_{nullptr};
   torch::nn::Sequential momentum_head_{nullptr};
   torch::nn::Sequential predictor_{nullptr};
-  Precision backbone_precision_ = Precision::kFp32;
+  Precision backbone_precision_ = Precision::kFloat32;
 
   // forward_features under the precision above, returned as float32.
   torch::Tensor encode(BackboneImpl& encoder, const torch::Tensor& x);

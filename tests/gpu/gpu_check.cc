@@ -59,7 +59,7 @@ struct Args {
   std::string arch = "vit_small";
   int64_t batch = 0;           // 0: the phase's default
   int64_t image_size = 224;
-  Precision precision = Precision::kBf16;
+  Precision precision = Precision::kBFloat16;
   int steps = 10;
   int warmup = 3;
   int64_t gemm_size = 8192;
@@ -127,8 +127,8 @@ PhaseResult phase_gemm(const Args& a) {
   const auto d = choose_device(a);
   if (!d.usable) return d.unusable;
   std::string summary;
-  for (const auto p : {Precision::kBf16, Precision::kFp16, Precision::kFp32}) {
-    if (p == Precision::kFp16 && !d.device.is_cuda()) continue;
+  for (const auto p : {Precision::kBFloat16, Precision::kFloat16, Precision::kFloat32}) {
+    if (p == Precision::kFloat16 && !d.device.is_cuda()) continue;
     const double flops = measure_gemm_flops(d.device, models::precision_dtype(p), a.gemm_size, 10);
     fmt::print("{} GEMM {}^3 on {}: {:.4g} TFLOP/s\n", models::precision_name(p), a.gemm_size, d.device.str(),
                flops / 1e12);
@@ -152,8 +152,8 @@ PhaseResult phase_cpu_vs_device(const Args& a) {
   if (!d.usable) return d.unusable;
   disable_tf32();
   const StepCase c = step_case(a);
-  const StepRecord cpu = run_step(c, torch::kCPU, Precision::kFp32);
-  const StepRecord dev = run_step(c, d.device, Precision::kFp32);
+  const StepRecord cpu = run_step(c, torch::kCPU, Precision::kFloat32);
+  const StepRecord dev = run_step(c, d.device, Precision::kFloat32);
   const double loss_rel = std::abs(dev.loss - cpu.loss) / std::max(std::abs(cpu.loss), 1e-12);
   const double grad_rel = relative_l2(dev.grads, cpu.grads);
   const double param_max = max_abs_diff(dev.params, cpu.params);
@@ -177,8 +177,8 @@ PhaseResult phase_autocast(const Args& a) {
   if (!d.usable) return d.unusable;
   disable_tf32();
   const StepCase c = step_case(a);
-  const BackboneRecord ref_backbone = run_backbone(c, d.device, Precision::kFp32);
-  const StepRecord ref = run_step(c, d.device, Precision::kFp32);
+  const BackboneRecord ref_backbone = run_backbone(c, d.device, Precision::kFloat32);
+  const StepRecord ref = run_step(c, d.device, Precision::kFloat32);
   fmt::print("{} batch {} at {}px on {}: fp32 MoCo/LeCL loss {:.6f}\n", c.arch, c.batch, c.image_size,
              d.device.str(), ref.loss);
   struct Tolerance {
@@ -187,12 +187,12 @@ PhaseResult phase_autocast(const Args& a) {
     double grad_cos;     // min cosine of the backbone gradients with fp32's
     double loss_rel;     // max |MoCo loss - fp32's| / |fp32's|
   };
-  const Tolerance tolerances[] = {{Precision::kBf16, 0.999, 0.99, 5e-2}, {Precision::kFp16, 0.9999, 0.995, 1e-2}};
+  const Tolerance tolerances[] = {{Precision::kBFloat16, 0.999, 0.99, 5e-2}, {Precision::kFloat16, 0.9999, 0.995, 1e-2}};
   bool ok = true;
   std::string summary;
   for (const auto& t : tolerances) {
     const char* name = models::precision_name(t.precision);
-    if (t.precision == Precision::kFp16 && !d.device.is_cuda()) {
+    if (t.precision == Precision::kFloat16 && !d.device.is_cuda()) {
       fmt::print("  {}: CUDA only\n", name);
       continue;
     }
@@ -214,7 +214,7 @@ PhaseResult phase_autocast(const Args& a) {
     summary += fmt::format("{}{}: features cos {:.5f} (>= {}), grads cos {:.4f} (>= {}), step loss rel {:.1e} (<= {:.0e})",
                            summary.empty() ? "" : "; ", name, feature_cos, t.feature_cos, grad_cos, t.grad_cos,
                            loss_rel, t.loss_rel);
-    if (t.precision == Precision::kFp16) {
+    if (t.precision == Precision::kFloat16) {
       summary += fmt::format(", loss scale {} after {} skipped", r.loss_scale, r.skipped_steps);
     }
   }

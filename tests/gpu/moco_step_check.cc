@@ -101,7 +101,7 @@ void synchronize(const torch::Device& device) {
 
 StepRecord run_step(const StepCase& c, const torch::Device& device, Precision precision) {
   models::LossScalerOptions scaling;
-  scaling.enabled = precision == Precision::kFp16;
+  scaling.enabled = precision == Precision::kFloat16;
   models::LossScaler scaler(scaling);
   constexpr int kMaxAttempts = 12;  // 2^16 backs off to 2^5 at most
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -178,7 +178,7 @@ ThroughputRecord measure_throughput(const ThroughputCase& c, const torch::Device
   for (const auto& [name, p] : trainable_parameters(*moco)) params.push_back(p);
   torch::optim::AdamW adamw(params, torch::optim::AdamWOptions(1e-4).weight_decay(0.1));
   models::LossScalerOptions scaling;
-  scaling.enabled = c.precision == Precision::kFp16;
+  scaling.enabled = c.precision == Precision::kFloat16;
   models::LossScaler scaler(scaling);
 
   const auto options = torch::TensorOptions().device(device);
@@ -209,7 +209,7 @@ ThroughputRecord measure_throughput(const ThroughputCase& c, const torch::Device
   {
     // FLOPs do not depend on the precision; count them in fp32, where no
     // autocast wrapper sits between the ops and the observer.
-    moco->set_backbone_precision(Precision::kFp32);
+    moco->set_backbone_precision(Precision::kFloat32);
     torch::NoGradGuard no_grad;
     const auto two = x1.narrow(0, 0, 2);  // BatchNorm needs 2 samples
     const double query = models::count_matmul_flops([&] { moco->query(two); }) / 2.0;

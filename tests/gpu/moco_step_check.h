@@ -72,7 +72,7 @@ struct ThroughputCase {
   int64_t batch = 128;
   int64_t image_size = 224;
   models::MocoOptions moco;
-  models::Precision precision = models::Precision::kBf16;
+  models::Precision precision = models::Precision::kBFloat16;
   int warmup = 3;
   int steps = 10;
   // Side of the square GEMM whose rate is the MFU denominator.

@@ -18,6 +18,8 @@ template <typename T>
 T changed(const T& v) {
   if constexpr (std::is_same_v<T, bool>) {
     return !v;
+  } else if constexpr (IsTextValue<T>::value) {
+    return T::parse(v.str() == "cpu" ? "cuda:1" : "cpu");
   } else if constexpr (std::is_enum_v<T>) {
     for (const auto& n : EnumTraits<T>::kNames) {
       if (n.value != v) return n.value;

@@ -172,6 +172,57 @@ TEST(Crossval, LearnsSyntheticLabelsResumesAndDeploys) {
   if (!std::getenv("RADCLEAR_KEEP_TEST_DIRS")) fs::remove_all(dir);
 }
 
+// --precision bf16: the heads train and infer under CPU bf16 autocast, reach
+// the fp32 run's AUROC, and deploy's probabilities stay within 0.02 of fp32
+// inference of the same models (but are not bit-equal: autocast ran).
+TEST(Crossval, Bf16TrainsAndInfersLikeFp32) {
+  const auto dir = temp_dir("bf16");
+  SyntheticOptions so;
+  so.patients = 50;
+  so.signal = 5.0f;
+  const int studies = write_synthetic_cohort(dir, so);
+  auto spec = fast_spec(dir, "fp32");
+  spec.epochs = 12;
+  spec.attention_plots = 0;
+  const auto fp32 = run_crossval(spec);
+  spec.out_dir = dir / "bf16";
+  spec.precision = Precision::kBFloat16;
+  const auto bf16 = run_crossval(spec);
+  ASSERT_EQ(bf16.pooled_auroc.size(), 2u);
+  for (size_t l = 0; l < 2; ++l) {
+    ASSERT_TRUE(fp32.pooled_auroc[l] && bf16.pooled_auroc[l]);
+    EXPECT_GT(*bf16.pooled_auroc[l], 0.9);
+    EXPECT_NEAR(*bf16.pooled_auroc[l], *fp32.pooled_auroc[l], 0.05);
+  }
+  EXPECT_EQ(YAML::LoadFile((dir / "bf16" / "crossval.resolved.yaml").string())["precision"].as<std::string>(), "bf16");
+
+  DeploySpec ds;
+  ds.features_dir = dir / "features";
+  ds.clini_csv = dir / "clini.csv";
+  ds.models_dir = dir / "fp32";
+  ds.bootstrap = 50;
+  ds.threads = 1;
+  ds.progress = false;
+  ds.out_dir = dir / "deploy-fp32";
+  run_deploy(ds);
+  ds.out_dir = dir / "deploy-bf16";
+  ds.precision = Precision::kBFloat16;
+  run_deploy(ds);
+  CsvReader a(dir / "deploy-fp32" / "ensemble-preds.csv"), b(dir / "deploy-bf16" / "ensemble-preds.csv");
+  const size_t col = *a.column("a_prob");
+  CsvRow ra, rb;
+  double max_diff = 0;
+  int n = 0;
+  while (a.next(ra) && b.next(rb)) {
+    max_diff = std::max(max_diff, std::abs(*parse_double(ra.fields[col]) - *parse_double(rb.fields[col])));
+    ++n;
+  }
+  EXPECT_EQ(n, studies);
+  EXPECT_LT(max_diff, 0.02);
+  EXPECT_GT(max_diff, 0.0) << "bf16 inference equals fp32 bit for bit: autocast did not run";
+  if (!std::getenv("RADCLEAR_KEEP_TEST_DIRS")) fs::remove_all(dir);
+}
+
 TEST(Crossval, BadInputIsReportedAndSkippedNeverMisreported) {
   const auto dir = temp_dir("bad");
   SyntheticOptions so;

@@ -17,6 +17,7 @@
 #include "stages/checkpoint_name.h"
 #include "storage/checkpoint/checkpoint.h"
 #include "worker/comm/communicator.h"
+#include "worker/extract/feature_agreement.h"
 
 namespace radclear::runner {
 namespace {
@@ -155,6 +156,55 @@ TEST_F(RunnerTest, ShardRunsOfStudiesEqualOneWholeRun) {
   auto bad = run_stage(ext, ctx);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+// --precision bf16 on the CPU: the same studies as fp32 within a row cosine
+// of 0.999 (but not bit-equal: autocast ran), as another feature set; and
+// --device cuda on a CPU-only build fails before any work, with the fix.
+TEST_F(RunnerTest, Bf16ExtractionAgreesWithFp32AndCudaIsRefusedWithoutIt) {
+  make_data();
+  auto ctx = context();
+  auto pre = pretrain_spec("bf16");
+  pre.epochs = 1;
+  pre.warmup_epochs = 0;
+  run(pre, ctx);
+  stages::ExtractSpec ext;
+  ext.db = pre.db;
+  ext.data = pre.data;
+  ext.checkpoint = stages::final_checkpoint(pre);
+  ext.windows = {"abdomen", "lung"};
+  ext.out = dir_ / "fp32";
+  const auto a = run(ext, ctx);
+  ext.out = dir_ / "bf16";
+  ext.precision = Precision::kBFloat16;
+  const auto b = run(ext, ctx);
+  EXPECT_NE(a.summary.substr(0, a.summary.find(':', 6)), b.summary.substr(0, b.summary.find(':', 6)))
+      << "a bf16 set must be another feature set: " << a.summary << " / " << b.summary;
+  const auto agree = worker::compare_feature_dirs(dir_ / "bf16", dir_ / "fp32");
+  EXPECT_EQ(agree.studies, 4);
+  EXPECT_EQ(agree.rows, 4 * 16 * 2);
+  EXPECT_GE(agree.min_cosine, 0.999);
+  EXPECT_LT(agree.min_cosine, 1.0) << "bf16 features equal fp32 bit for bit: autocast did not run";
+  EXPECT_EQ(YAML::LoadFile((dir_ / "bf16" / "extract.yaml").string())["precision"].as<std::string>(), "bf16");
+
+  if (!torch::cuda::is_available()) {
+    ext.out = dir_ / "cuda";
+    ext.device = stages::DeviceChoice::parse("cuda");
+    auto refused = run_stage(ext, ctx);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find(torch::hasCUDA() ? "no GPU is visible" : "RADCLEAR_TORCH_DIR"),
+              std::string::npos)
+        << refused.status().message();
+    EXPECT_FALSE(fs::exists(ext.out)) << "work started before the device was checked";
+    // auto falls back to the CPU.
+    ext.device = stages::DeviceChoice::parse("auto");
+    ext.precision = Precision::kFloat16;
+    auto fp16 = run_stage(ext, ctx);
+    ASSERT_FALSE(fp16.ok());
+    EXPECT_NE(fp16.status().message().find("fp16 needs a CUDA device"), std::string::npos)
+        << fp16.status().message();
+  }
 }
 
 TEST_F(RunnerTest, CancelledPretrainingResumesToTheUninterruptedWeights) {

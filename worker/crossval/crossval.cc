@@ -23,6 +23,7 @@
 #include "worker/crossval/report.h"
 #include "worker/crossval/splits.h"
 #include "worker/crossval/train.h"
+#include "worker/device.h"
 
 namespace radclear::crossval {
 namespace fs = std::filesystem;
@@ -138,7 +139,8 @@ struct FoldOutcome {
   enum Kind { kTrained, kPredicted, kSkipped } kind = kTrained;
 };
 
-FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldSplits& splits, const FeatureBank& bank,
+FoldOutcome run_fold(const CrossvalSpec& spec, const Compute& compute, const Cohort& cohort, const FoldSplits& splits,
+                     const FeatureBank& bank,
                      int fold) {
   const fs::path dir = spec.out_dir / fmt::format("fold-{}", fold);
   fs::create_directories(dir);
@@ -178,6 +180,7 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
                                         dir.string()));
     }
     model = loaded.model;
+    model->to(compute.device);
     scaler = loaded.scaler;
     outcome.kind = FoldOutcome::kPredicted;
     spdlog::info("fold {}: model.pt found, predicting only", fold);
@@ -189,6 +192,7 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
     const auto valid_idx = bank.studies_of(inner_valid);
     torch::manual_seed(mix_seed(spec.seed, kSaltInit + fold));
     model = models::make_mil_model(mil_options(spec, bank.dim(), labels.size()));
+    model->to(compute.device);
     const auto pw = pos_weights(bank, train_idx, labels);
     if (spec.standardize) scaler = fit_input_scaler(bank, train_idx);
     TrainOptions to;
@@ -201,6 +205,7 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
     to.seed = mix_seed(spec.seed, kSaltTrain + fold);
     to.progress = spec.progress;
     to.label = fmt::format("fold {}", fold);
+    to.compute = compute;
     spdlog::info("fold {}: {} train / {} valid / {} test studies", fold, train_idx.size(), valid_idx.size(),
                  test_idx.size());
     const auto result = train_mil(*model, scaler, bank, train_idx, valid_idx, pw, to, [&](const EpochRecord& r) {
@@ -218,7 +223,8 @@ FoldOutcome run_fold(const CrossvalSpec& spec, const Cohort& cohort, const FoldS
     extra["pos_weight"] = pw;
   }
   const auto preds =
-      predict(*model, scaler, bank, test_idx, spec.bag_size, spec.batch_size, mix_seed(spec.seed, kSaltPredict));
+      predict(*model, scaler, bank, test_idx, spec.bag_size, spec.batch_size, mix_seed(spec.seed, kSaltPredict),
+              compute);
   const auto rows = to_pred_rows(bank, preds);
   write_predictions(preds_path, labels, rows, true);
   write_file_atomic(metrics_path, metrics_json(labels, rows, extra).dump(1) + "\n");
@@ -244,6 +250,10 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext
     if (group.world > 1) group.comm->barrier();
   };
   const int threads = spec.threads > 0 ? spec.threads : group.compute_threads();
+  Compute compute;
+  compute.device = worker::resolve_device(spec.device, group.local_rank, "crossval");
+  compute.precision = spec.precision;
+  worker::check_precision(compute.device, compute.precision, "crossval", group.rank == 0);
   fs::create_directories(spec.out_dir);
 
   ClinicalOptions co;
@@ -295,7 +305,7 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext
       break;
     }
     group.report("crossval", "folds", static_cast<int64_t>(i), static_cast<int64_t>(todo.size()));
-    switch (run_fold(spec, cohort, splits, bank, f).kind) {
+    switch (run_fold(spec, compute, cohort, splits, bank, f).kind) {
       case FoldOutcome::kTrained:
         ++summary.folds_trained;
         break;
@@ -345,6 +355,10 @@ DeploySummary run_deploy(const DeploySpec& spec, const stages::RankContext& ctx)
   const fs::path resolved = spec.models_dir / "crossval.resolved.yaml";
   stages::merge_yaml(trained, load_yaml_file(resolved), resolved.string());
   const int threads = spec.threads > 0 ? spec.threads : ctx.compute_threads();
+  Compute compute;
+  compute.device = worker::resolve_device(spec.device, ctx.local_rank, "deploy");
+  compute.precision = spec.precision;
+  worker::check_precision(compute.device, compute.precision, "deploy", true);
   fs::create_directories(spec.out_dir);
 
   std::vector<LoadedMil> models;
@@ -352,6 +366,7 @@ DeploySummary run_deploy(const DeploySpec& spec, const stages::RankContext& ctx)
   for (int f = 0; f < trained.folds; ++f) {
     const fs::path p = spec.models_dir / fmt::format("fold-{}", f) / "model.pt";
     models.push_back(load_mil_checkpoint(p));
+    models.back().model->to(compute.device);
     names.push_back(fmt::format("fold_{}", f));
     if (models.back().label_names != models.front().label_names ||
         models.back().model->options().in_dim != models.front().model->options().in_dim) {
@@ -406,7 +421,8 @@ DeploySummary run_deploy(const DeploySpec& spec, const stages::RankContext& ctx)
   std::vector<std::vector<PredRow>> groups;
   std::vector<StudyPrediction> ensemble;
   for (size_t m = 0; m < models.size(); ++m) {
-    auto preds = predict(*models[m].model, models[m].scaler, bank, all, trained.bag_size, trained.batch_size, seed);
+    auto preds =
+        predict(*models[m].model, models[m].scaler, bank, all, trained.bag_size, trained.batch_size, seed, compute);
     groups.push_back(to_pred_rows(bank, preds));
     write_predictions(spec.out_dir / fmt::format("fold-{}-preds.csv", m), labels, groups.back(), cohort.has_targets);
     if (ensemble.empty()) {

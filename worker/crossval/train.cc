@@ -11,6 +11,7 @@
 #include "common/check.h"
 #include "common/logging.h"
 #include "common/progress.h"
+#include "models/layers/autocast.h"
 #include "worker/crossval/bags.h"
 
 namespace radclear::crossval {
@@ -30,6 +31,30 @@ std::vector<std::vector<size_t>> chunks(const std::vector<size_t>& idx, int64_t 
     out.emplace_back(idx.begin() + i, idx.begin() + std::min(idx.size(), i + static_cast<size_t>(size)));
   }
   return out;
+}
+
+// The targets of `batch` and its forward pass on the compute device, under
+// autocast; logits and attention as float32.
+struct DeviceForward {
+  models::MilOutput out;
+  torch::Tensor targets;
+};
+DeviceForward forward(models::MilModelImpl& model, const InputScaler& scaler, const Batch& batch, const Compute& c) {
+  torch::Tensor feats = scaler.apply(batch.feats, batch.mask), mask = batch.mask, targets = batch.targets;
+  if (!c.device.is_cpu()) {
+    feats = feats.pin_memory().to(c.device, /*non_blocking=*/true);
+    mask = mask.pin_memory().to(c.device, /*non_blocking=*/true);
+    if (targets.defined()) targets = targets.to(c.device);
+  }
+  DeviceForward r;
+  {
+    models::AutocastScope autocast(c.device.type(), c.precision);
+    r.out = model.forward(feats, mask);
+  }
+  r.out.logits = r.out.logits.to(torch::kFloat32);
+  if (r.out.attention.defined()) r.out.attention = r.out.attention.to(torch::kFloat32);
+  r.targets = targets;
+  return r;
 }
 
 // Parameters and buffers, detached copies (early-stopping snapshot).
@@ -67,16 +92,17 @@ std::vector<float> pos_weights(const FeatureBank& bank, const std::vector<size_t
 
 double evaluate_loss(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
                      const std::vector<size_t>& idx,
-                     const std::vector<float>& pos_weight, int64_t bag_size, int64_t batch_size, uint64_t seed) {
+                     const std::vector<float>& pos_weight, int64_t bag_size, int64_t batch_size, uint64_t seed,
+                     const Compute& compute) {
   if (idx.empty()) return 0.0;
   torch::NoGradGuard ng;
   model.eval();
-  const auto pw = torch::tensor(pos_weight);
+  const auto pw = torch::tensor(pos_weight).to(compute.device);
   double sum = 0.0;
   for (const auto& chunk : chunks(idx, batch_size)) {
     const auto batch = bank.make_batch(chunk, bag_size, seed);
-    const auto out = model.forward(scaler.apply(batch.feats, batch.mask), batch.mask);
-    sum += bce(out.logits, batch.targets, pw).item<double>() * static_cast<double>(chunk.size());
+    const auto f = forward(model, scaler, batch, compute);
+    sum += bce(f.out.logits, f.targets, pw).item<double>() * static_cast<double>(chunk.size());
   }
   return sum / static_cast<double>(idx.size());
 }
@@ -87,7 +113,7 @@ TrainResult train_mil(models::MilModelImpl& model, const InputScaler& scaler, co
                       const TrainOptions& o, const std::function<void(const EpochRecord&)>& on_epoch) {
   if (train_idx.empty()) throw InvalidArgument(fmt::format("{}: no training studies", o.label));
   torch::optim::AdamW opt(model.parameters(), torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
-  const auto pw = torch::tensor(pos_weight);
+  const auto pw = torch::tensor(pos_weight).to(o.compute.device);
   const uint64_t valid_seed = mix_seed(o.seed, 0xba9);
   TrainResult result;
   result.best_valid_loss = std::numeric_limits<double>::infinity();
@@ -109,8 +135,8 @@ TrainResult train_mil(models::MilModelImpl& model, const InputScaler& scaler, co
     for (size_t b = 0; b < batches.size(); ++b) {
       const auto batch = bank.make_batch(batches[b], o.bag_size, mix_seed(o.seed, epoch * 1000003ull + b));
       opt.zero_grad();
-      const auto out = model.forward(scaler.apply(batch.feats, batch.mask), batch.mask);
-      const auto loss = bce(out.logits, batch.targets, pw);
+      const auto f = forward(model, scaler, batch, o.compute);
+      const auto loss = bce(f.out.logits, f.targets, pw);
       loss.backward();
       opt.step();
       const double l = loss.item<double>();
@@ -124,7 +150,7 @@ TrainResult train_mil(models::MilModelImpl& model, const InputScaler& scaler, co
     // Without validation studies the training loss decides (documented fallback).
     rec.valid_loss = valid_idx.empty() ? rec.train_loss
                                        : evaluate_loss(model, scaler, bank, valid_idx, pos_weight, o.bag_size,
-                                                       o.batch_size, valid_seed);
+                                                       o.batch_size, valid_seed, o.compute);
     rec.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     rec.best = rec.valid_loss < result.best_valid_loss;
     if (rec.best) {
@@ -149,15 +175,15 @@ TrainResult train_mil(models::MilModelImpl& model, const InputScaler& scaler, co
 
 std::vector<StudyPrediction> predict(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
                                      const std::vector<size_t>& idx, int64_t bag_size, int64_t batch_size,
-                                     uint64_t seed) {
+                                     uint64_t seed, const Compute& compute) {
   torch::NoGradGuard ng;
   model.eval();
   std::vector<StudyPrediction> out;
   for (const auto& chunk : chunks(idx, batch_size)) {
     const auto batch = bank.make_batch(chunk, bag_size, seed);
-    const auto res = model.forward(scaler.apply(batch.feats, batch.mask), batch.mask);
-    const auto logits = res.logits.contiguous();
-    const auto att = res.attention.contiguous();
+    const auto res = forward(model, scaler, batch, compute).out;
+    const auto logits = res.logits.to(torch::kCPU).contiguous();
+    const auto att = res.attention.to(torch::kCPU).contiguous();
     for (size_t i = 0; i < chunk.size(); ++i) {
       StudyPrediction p;
       p.study = chunk[i];
@@ -174,8 +200,13 @@ std::vector<StudyPrediction> predict(models::MilModelImpl& model, const InputSca
 
 void save_mil_checkpoint(const std::filesystem::path& path, models::MilModelImpl& model, const InputScaler& scaler,
                          const std::vector<std::string>& label_names) {
+  // Saved from the CPU, so that a model trained on a GPU loads anywhere.
+  const auto params = model.parameters();
+  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+  if (!device.is_cpu()) model.to(torch::kCPU);
   torch::serialize::OutputArchive archive;
   model.save(archive);
+  if (!device.is_cpu()) model.to(device);
   if (!scaler.identity()) {
     archive.write("radclear.input_mean", scaler.mean);
     archive.write("radclear.input_inv_std", scaler.inv_std);

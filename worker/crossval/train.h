@@ -11,11 +11,21 @@
 #include <string>
 #include <vector>
 
+#include "common/precision.h"
 #include "models/mil/mil.h"
 #include "worker/crossval/feature_bank.h"
 #include "worker/crossval/input_scaler.h"
 
 namespace radclear::crossval {
+
+// Where and in which arithmetic a MIL model runs (--device, --precision):
+// batches are standardised on the CPU and copied to `device`; the forward
+// pass runs under autocast to `precision`; losses, logits and attention
+// come back as float32.
+struct Compute {
+  torch::Device device = torch::kCPU;
+  Precision precision = Precision::kFloat32;
+};
 
 struct TrainOptions {
   int64_t bag_size = 512;
@@ -27,6 +37,7 @@ struct TrainOptions {
   uint64_t seed = 1337;
   bool progress = true;
   std::string label = "train";  // progress label ("fold 2")
+  Compute compute;              // the model must already be on compute.device
 };
 
 struct EpochRecord {
@@ -59,7 +70,8 @@ TrainResult train_mil(models::MilModelImpl& model, const InputScaler& scaler, co
 // Mean BCE-with-logits over `idx` in eval mode (bags sampled with `seed`).
 double evaluate_loss(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
                      const std::vector<size_t>& idx,
-                     const std::vector<float>& pos_weight, int64_t bag_size, int64_t batch_size, uint64_t seed);
+                     const std::vector<float>& pos_weight, int64_t bag_size, int64_t batch_size, uint64_t seed,
+                     const Compute& compute = {});
 
 struct StudyPrediction {
   size_t study = 0;                 // index into bank.studies()
@@ -71,10 +83,11 @@ struct StudyPrediction {
 // Eval-mode forward over `idx` (bags sampled with `seed`).
 std::vector<StudyPrediction> predict(models::MilModelImpl& model, const InputScaler& scaler, const FeatureBank& bank,
                                      const std::vector<size_t>& idx, int64_t bag_size, int64_t batch_size,
-                                     uint64_t seed);
+                                     uint64_t seed, const Compute& compute = {});
 
 // model.pt: the state dict plus the MilOptions, the input scaler and the
-// label names needed to rebuild it (written atomically).
+// label names needed to rebuild it (written atomically; float32 CPU tensors
+// whatever device the model is on).
 void save_mil_checkpoint(const std::filesystem::path& path, models::MilModelImpl& model, const InputScaler& scaler,
                          const std::vector<std::string>& label_names);
 struct LoadedMil {

@@ -19,6 +19,7 @@
 #include "common/sha256.h"
 #include "common/version.h"
 #include "models/backbones/backbone.h"
+#include "models/layers/autocast.h"
 #include "storage/feature_index.h"
 #include "storage/feature_store.h"
 #include "storage/index.h"
@@ -26,6 +27,7 @@
 #include "worker/extract/journal.h"
 #include "worker/extract/sharding.h"
 #include "worker/extract/study_reader.h"
+#include "worker/device.h"
 
 namespace radclear::worker {
 
@@ -224,7 +226,11 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
   // rank's cores itself (with 1 thread a ViT forward ran at 0.75x Python's).
   set_openblas_threads(std::max(1, options.threads_per_rank));
 
+  // The device first: a GPU that is not there fails before any work.
+  const torch::Device device = resolve_device(given.device, options.local_rank, "extract");
+  check_precision(device, given.precision, "extract", rank == 0);
   LoadedEncoder enc = load_encoder(given.checkpoint, given.arch, given.image_size);
+  enc.model->to(device);
   // No --windows: the windows the encoder was pretrained in, else the reference's two.
   ExtractSpec spec = given;
   if (spec.windows.empty()) spec.windows = enc.windows.empty() ? kDefaultExtractWindows : enc.windows;
@@ -233,7 +239,7 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
   result.feature_dim = enc.feature_dim;
   result.image_size = enc.image_size;
   result.set_id = storage::feature_set_id(enc.checkpoint_sha256, enc.arch, spec.windows,
-                                         stages::enum_name(spec.dtype), enc.image_size);
+                                         stages::enum_name(spec.dtype), enc.image_size, precision_name(spec.precision));
 
   storage::FeatureSetRecord set;
   set.set_id = result.set_id;
@@ -256,10 +262,11 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
     fs::create_directories(spec.out, ec);
     if (ec) throw IoError(fmt::format("cannot create {}: {}", spec.out.string(), ec.message()));
     prepare_set(spec, set, options.threads_per_rank);
-    spdlog::info("extract {} ({}, {} px, dim {}, windows {}{}) from {} -> feature set {} in {}", enc.arch, enc.kind,
-                 enc.image_size, enc.feature_dim, fmt::join(spec.windows, ","),
+    spdlog::info("extract {} ({}, {} px, dim {}, windows {}{}, {} on {}) from {} -> feature set {} in {}", enc.arch,
+                 enc.kind, enc.image_size, enc.feature_dim, fmt::join(spec.windows, ","),
                  given.windows.empty() ? (enc.windows.empty() ? ": the default" : ": the checkpoint's") : "",
-                 spec.checkpoint.string(), result.set_id, spec.out.string());
+                 precision_name(spec.precision), device.str(), spec.checkpoint.string(), result.set_id,
+                 spec.out.string());
   }
   comm.barrier();  // every rank now sees the same finished set
 
@@ -328,6 +335,9 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
     storage::StudyFeatures cur;
     bool cur_windowed = false;
     c10::InferenceMode inference;
+    // bf16/fp16: the encoder's matmuls and convolutions under autocast; the
+    // features come back as float32 on the CPU either way.
+    models::AutocastScope autocast(device.type(), spec.precision);
     while (auto chunk = reader.next()) {
       const ExtractStudy& study = reader.studies()[chunk->study];
       if (!chunk->error.empty()) {
@@ -361,7 +371,9 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
       const int64_t n = chunk->images.size(0);
       for (int64_t r0 = 0; r0 < n; r0 += spec.batch_size) {
         const int64_t m = std::min<int64_t>(spec.batch_size, n - r0);
-        const torch::Tensor f = enc.model->forward_features(chunk->images.narrow(0, r0, m)).contiguous();
+        torch::Tensor x = chunk->images.narrow(0, r0, m);
+        if (!device.is_cpu()) x = x.pin_memory().to(device, /*non_blocking=*/true);
+        const torch::Tensor f = enc.model->forward_features(x).to(torch::kCPU, torch::kFloat32).contiguous();
         const float* p = f.data_ptr<float>();
         cur.feats.insert(cur.feats.end(), p, p + m * enc.feature_dim);
       }

@@ -26,6 +26,7 @@ namespace radclear::worker {
 struct ExtractOptions {
   bool show_progress = true;  // rank 0's progress bar
   int threads_per_rank = 1;   // torch threads of this rank (node cores / ranks on the node)
+  int local_rank = 0;         // this rank's index on its node: its GPU under --device cuda / auto
   // Checked after each finished study: a cancelled run records what it
   // finished (a rerun skips those) and returns with ExtractResult::cancelled.
   CancelToken cancel;

@@ -41,6 +41,7 @@ struct PretrainResult {
 
 struct PretrainOptions {
   bool show_progress = true;  // rank 0's progress bar
+  int local_rank = 0;         // this rank's index on its node (its GPU under --device cuda)
   // Stop after this many steps in this call (tests simulate a crash). 0 = no limit.
   int64_t max_steps = 0;
   // Model-only benchmark (`radclear bench pretrain`): every step trains on

@@ -12,6 +12,7 @@ Result<StageReport> run_extract(const stages::ExtractSpec& spec, stages::RankCon
     worker::ExtractOptions options;
     options.show_progress = ctx.show_progress;
     options.threads_per_rank = ctx.compute_threads();
+    options.local_rank = ctx.local_rank;
     options.cancel = ctx.cancel;
     options.on_study = [&ctx](int64_t done, int64_t total) { ctx.report("extract", "studies", done, total); };
     const auto r = worker::run_extract(spec, *ctx.comm, options);

@@ -24,6 +24,7 @@ Result<StageReport> run_pretrain(const stages::PretrainSpec& spec, stages::RankC
     }
     worker::PretrainOptions options;
     options.show_progress = ctx.show_progress;
+    options.local_rank = ctx.local_rank;
     options.cancel = ctx.cancel;
     options.on_step = [&ctx](int64_t done, int64_t total) { ctx.report("pretrain", "steps", done, total); };
     const auto r = worker::run_pretrain(plan, std::move(samples.value()), *ctx.comm, options);
