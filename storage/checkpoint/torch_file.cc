@@ -237,16 +237,20 @@ void save_torch_file(const std::filesystem::path& path, const PyValue& value) {
   int write_errno = 0;  // the first failed write's cause (EFBIG, ENOSPC, EIO)
   // The temporary file is removed by `out` when this throws; `path` is untouched.
   auto failed = [&](const std::string& what) {
-    return IoError(fmt::format("{}: writing the checkpoint failed: {} ({}); the previous file, if any, is untouched",
-                               path.string(), write_errno != 0 ? std::strerror(write_errno) : "unknown cause", what));
+    return IoError(fmt::format("{}: writing the checkpoint failed: {}{}; the previous file, if any, is untouched",
+                               path.string(), write_errno != 0 ? std::strerror(write_errno) : "unknown cause",
+                               what.empty() ? "" : " (" + what + ")"));
   };
   try {
+    // After a failed write the rest is discarded and reported below: a short
+    // count would make the writer throw, and its destructor then writes the
+    // end of the archive again and throws once more (std::terminate).
     caffe2::serialize::PyTorchStreamWriter writer([&](const void* buf, size_t n) -> size_t {
-      if (!stream) return 0;
+      if (!stream) return n;
       errno = 0;
       stream.write(static_cast<const char*>(buf), static_cast<std::streamsize>(n));
-      if (!stream && write_errno == 0) write_errno = errno != 0 ? errno : EIO;
-      return stream ? n : 0;
+      if (!stream) write_errno = errno;
+      return n;
     });
     std::vector<std::pair<std::string, std::string_view>> records{{"data.pkl", pkl}};
     for (const auto& s : storages) {
@@ -259,7 +263,7 @@ void save_torch_file(const std::filesystem::path& path, const PyValue& value) {
   } catch (const c10::Error& e) {
     throw failed(first_line(e.what()));
   }
-  if (!stream) throw failed("stream error");
+  if (!stream) throw failed("");
   out.commit();
 }
 
