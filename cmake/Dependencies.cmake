@@ -23,6 +23,7 @@ find_package(fmt REQUIRED CONFIG)
 find_package(spdlog REQUIRED CONFIG)
 find_package(nlohmann_json REQUIRED CONFIG)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(ZLIB REQUIRED)  # CRC32 of records in checkpoints Python wrote
 
 if(RADCLEAR_BUILD_TESTS)
   find_package(GTest REQUIRED CONFIG)

@@ -59,9 +59,19 @@ AtomicOutputFile::~AtomicOutputFile() {
 }
 
 void AtomicOutputFile::commit() {
-  out_.flush();
-  if (!out_) throw IoError(fmt::format("writing {} failed (disk full?)", tmp_.string()));
-  out_.close();
+  // errno of the write that failed: an earlier one when the stream already
+  // failed (nothing since has touched errno), else flush's or close's.
+  if (out_) {
+    errno = 0;
+    out_.flush();
+    if (out_) out_.close();  // close() flushes too and may fail the same way
+  }
+  if (!out_) {
+    const int err = errno;
+    throw IoError(fmt::format("writing {} failed: {} (its temporary file is removed; the previous {} is untouched)",
+                              target_.string(), err != 0 ? std::strerror(err) : "unknown cause",
+                              target_.filename().string()));
+  }
   commit_file(tmp_, target_);
   committed_ = true;
 }

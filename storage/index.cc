@@ -28,10 +28,19 @@ const std::vector<std::string>& own_families() {
   return names;
 }
 
+// RocksDB found a damaged or truncated file (block checksum, SST size or
+// footer): the message says so and how to recover.
+Status damaged_index(const rocksdb::Status& s, std::string_view what) {
+  return Status::Corruption(fmt::format(
+      "{}: {}. The index's files are damaged; delete the index directory and rebuild it with `radclear index` "
+      "(it recreates the index from the data)",
+      what, s.ToString()));
+}
+
 Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::Ok();
   if (s.IsNotFound()) return Status::NotFound(fmt::format("{}: {}", what, s.ToString()));
-  if (s.IsCorruption()) return Status::Corruption(fmt::format("{}: {}", what, s.ToString()));
+  if (s.IsCorruption()) return damaged_index(s, what);
   if (s.IsInvalidArgument()) return Status::InvalidArgument(fmt::format("{}: {}", what, s.ToString()));
   return Status::IoError(fmt::format("{}: {}", what, s.ToString()));
 }
@@ -207,7 +216,7 @@ Status scan(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view l
     if (!s.ok()) return s;
     if (!more) return Status::Ok();
   }
-  return from_rocks(it->status(), fmt::format("scan column family {}", cf->GetName()));
+  return from_rocks(it->status(), fmt::format("index {}: scan column family {}", db->GetName(), cf->GetName()));
 }
 
 // Every record whose key starts with `prefix`, decoded by
@@ -482,6 +491,10 @@ Status SliceIndex::Write(IndexBatch* batch, bool sync) {
   if (!s.ok()) return from_rocks(s, fmt::format("write {} operations", batch->operations()));
   batch->Clear();
   return Status::Ok();
+}
+
+Status SliceIndex::VerifyChecksums() const {
+  return from_rocks(db_->VerifyChecksum(), fmt::format("index {}: RocksDB checksum verification", path_.string()));
 }
 
 Status SliceIndex::Flush() {

@@ -30,7 +30,9 @@
 // Errors: methods return Status / Result (common/status.h). Unless stated
 // otherwise: NotFound = the named record is absent; Corruption = a stored
 // key or value does not decode (the message names the column family and the
-// key); IoError = RocksDB or the OS failed. Out-parameters and Result values
+// key), or RocksDB found a damaged or truncated file when opening or reading
+// it (the message says to rebuild the index with `radclear index`; a damaged
+// index is never read as fewer records); IoError = RocksDB or the OS failed. Out-parameters and Result values
 // are unspecified when the Status is not OK.
 #include <cstdint>
 #include <filesystem>
@@ -149,6 +151,12 @@ class SliceIndex {
   // no slice values).
   Result<IndexStats> Stats() const;
 
+  // Reads every SST file of the index and checks its block checksums
+  // (RocksDB's DB::VerifyChecksum). OK: every file is intact. Corruption: a
+  // file is damaged or truncated (the message names it and says to rebuild
+  // the index with `radclear index`). Reads and scans check the checksums of
+  // the blocks they touch too; this checks all of them.
+  Status VerifyChecksums() const;
   // A meta value (default column family). NotFound if unset.
   Result<std::string> GetMeta(std::string_view key) const;
 

@@ -132,9 +132,10 @@ struct VerifyReport {
   bool ok() const { return missing == 0 && size_mismatch == 0; }
 };
 
-// Checks that every indexed slice exists under `root` with its indexed size.
-// OK: the check ran (see report->ok()). Other codes: the index could not be
-// read.
+// Checks the index's own files (SliceIndex::VerifyChecksums), then that
+// every indexed slice exists under `root` with its indexed size. OK: the
+// check ran (see report->ok()). Corruption: the index's files are damaged.
+// Other codes: the index could not be read.
 Status verify_files(const SliceIndex& index, const std::filesystem::path& root, int threads,
                     VerifyReport* report);
 

@@ -1,7 +1,9 @@
 #include "common/atomic_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +35,45 @@ TEST(AtomicFile, ReplacesContentsAndLeavesNoTemp) {
   int n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(d)) ++n;
   EXPECT_EQ(n, 1);
+  fs::remove_all(d);
+}
+
+// A file-size limit for the scope, with SIGXFSZ ignored so that write()
+// fails with EFBIG as on a full disk or quota.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+TEST(AtomicFile, FailedWriteNamesTargetAndCauseAndKeepsTheOldFile) {
+  auto d = fresh_dir("efbig");
+  write_file_atomic(d / "x.bin", "old");
+  try {
+    FileSizeLimit limit(4096);
+    write_file_atomic(d / "x.bin", std::string(1 << 20, 'x'));
+    FAIL() << "a 1 MiB write under a 4 KiB file-size limit succeeded";
+  } catch (const IoError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("writing " + (d / "x.bin").string() + " failed: File too large"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(slurp(d / "x.bin"), "old");
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(d)) ++n;
+  EXPECT_EQ(n, 1) << "a temporary file was left";
   fs::remove_all(d);
 }
 

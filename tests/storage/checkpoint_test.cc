@@ -2,6 +2,7 @@
 // scripts/golden/checkpoint.py), C++ -> Python (/usr/bin/python3 at test
 // time), C++ round trips, refused globals and corrupt files.
 #include <gtest/gtest.h>
+#include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -203,6 +204,82 @@ TEST(TorchFile, CorruptOrTruncatedFilesNameTheFile) {
   expect_corrupt(empty, "not a PyTorch checkpoint");
 
   EXPECT_THROW(load_torch_file(dir.path() / "missing.pth.tar"), NotFound);
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// XORs `n` bytes of `path` from `offset` with 0xFF.
+void flip_bytes(const fs::path& path, size_t offset, size_t n) {
+  std::string bytes = read_bytes(path);
+  ASSERT_LE(offset + n, bytes.size()) << path;
+  for (size_t i = offset; i < offset + n; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0xFF);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+bool has_record(const fs::path& path, const std::string& record) {
+  caffe2::serialize::PyTorchStreamReader reader(path.string());
+  return reader.hasRecord(record);
+}
+
+// One 4 MiB storage: the middle of the file is inside it.
+PyValue big_checkpoint() {
+  PyValue d = PyValue::dict();
+  d.set("epoch", PyValue::integer(3));
+  d.set("w", PyValue::tensor(torch::arange(1 << 20, torch::kFloat32)));
+  return d;
+}
+
+TEST(TorchFile, FlippedBytesFailTheRecordDigestNamingFileAndRecord) {
+  // PyTorch's zip reader does not check CRC32: without the digest this file loads.
+  TempDir dir;
+  const fs::path path = dir.path() / "flipped.pth.tar";
+  save_torch_file(path, big_checkpoint());
+  ASSERT_TRUE(has_record(path, kTorchFileDigestRecord));
+  EXPECT_TRUE(load_torch_file(path).at("w").as_tensor().equal(torch::arange(1 << 20, torch::kFloat32)));
+  flip_bytes(path, fs::file_size(path) / 2, 4096);
+  expect_corrupt(path, "record data/0 fails its SHA-256 check");
+}
+
+TEST(TorchFile, DamagedPickleOrDigestRecordIsReported) {
+  TempDir dir;
+  const fs::path pkl = dir.path() / "pkl.pth.tar";
+  save_torch_file(pkl, big_checkpoint());
+  size_t offset = caffe2::serialize::PyTorchStreamReader(pkl.string()).getRecordOffset("data.pkl");
+  flip_bytes(pkl, offset + 2, 1);
+  expect_corrupt(pkl, "record data.pkl fails its SHA-256 check");
+
+  const fs::path digest = dir.path() / "digest.pth.tar";
+  save_torch_file(digest, big_checkpoint());
+  offset = caffe2::serialize::PyTorchStreamReader(digest.string()).getRecordOffset(kTorchFileDigestRecord);
+  flip_bytes(digest, offset, 1);
+  expect_corrupt(digest, std::string("record ") + kTorchFileDigestRecord + " is damaged");
+}
+
+TEST(TorchFile, PythonFilesWithoutDigestLoadAndAreCheckedByZipCrc32) {
+  // scripts/golden/checkpoint.py wrote these with torch.save: no digest record.
+  for (const char* name : {"moco.pth.tar", "types.pth", "moco_io.pth"}) {
+    EXPECT_FALSE(has_record(golden(name), kTorchFileDigestRecord)) << name;
+    EXPECT_NO_THROW(load_torch_file(golden(name))) << name;
+  }
+  // 64 bytes flipped in the middle of its 4 KiB storage record: the zip's CRC32 catches it.
+  TempDir dir;
+  const fs::path path = dir.path() / "python.pth.tar";
+  fs::copy_file(golden("moco.pth.tar"), path);
+  std::string record;
+  size_t offset = 0;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(path.string());
+    for (const auto& r : reader.getAllRecords()) {
+      if (r.rfind("data/", 0) == 0 && std::get<1>(reader.getRecord(r)) == 4096) record = r;
+    }
+    ASSERT_FALSE(record.empty());
+    offset = reader.getRecordOffset(record);
+  }
+  flip_bytes(path, offset + 2048, 64);
+  expect_corrupt(path, "record " + record + " fails the zip's CRC32 check");
 }
 
 TEST(Pickle, TruncatedOrUnknownOpcodesAreErrors) {

@@ -1,17 +1,20 @@
 #include "storage/index.h"
 
 #include <algorithm>
+#include <fstream>
 #include <random>
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include "storage/ingest.h"
 #include "tests/storage/index_fixtures.h"
 
 namespace radclear::storage {
 namespace {
 
 using testing::TempDir;
+namespace fs = std::filesystem;
 
 SliceRecord make_slice(const std::string& study, uint32_t z, bool lesion = false) {
   SliceRecord r;
@@ -218,6 +221,90 @@ TEST(SliceIndex, CorruptValuesAreReportedWithTheKey) {
   EXPECT_NE(r.status().message().find("studies"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("bad"), std::string::npos) << r.status().message();
   EXPECT_EQ(index->ListStudies().status().code(), StatusCode::kCorruption);
+}
+
+IndexOptions read_only() {
+  IndexOptions o;
+  o.read_only = true;
+  return o;
+}
+
+// An index of 4 studies x 2000 slices, flushed to SST files and closed; the
+// largest SST file (the slices) is returned.
+fs::path flushed_index(const fs::path& db) {
+  {
+    auto index = open(db);
+    IndexBatch batch = index->NewBatch();
+    for (const char* study : {"a", "b", "c", "d"}) {
+      for (uint32_t z = 1; z <= 2000; ++z) batch.PutSlice(make_slice(study, z));
+    }
+    EXPECT_TRUE(index->Write(&batch).ok());
+    EXPECT_TRUE(index->Flush().ok());
+  }
+  fs::path largest;
+  for (const auto& e : fs::directory_iterator(db)) {
+    if (e.path().extension() != ".sst") continue;
+    if (largest.empty() || fs::file_size(e.path()) > fs::file_size(largest)) largest = e.path();
+  }
+  EXPECT_GT(fs::file_size(largest), 3u * 16 * 1024) << "expected several 16 KiB blocks in " << largest;
+  return largest;
+}
+
+// Status of a full slice scan, with the number of slices it saw.
+Status scan_all(const fs::path& db, int64_t* n) {
+  *n = 0;
+  auto index = SliceIndex::Open(db, read_only());
+  if (!index.ok()) return index.status();
+  return index.value()->ForEachSlice([&](const SliceRecord&) { return ++*n, true; });
+}
+
+void expect_damaged(const Status& s, const std::string& fragment) {
+  EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.to_string();
+  EXPECT_NE(s.message().find(fragment), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("rebuild it with `radclear index`"), std::string::npos) << s.message();
+}
+
+TEST(SliceIndex, DamagedSstIsReportedNotReadAsFewerSlices) {
+  TempDir tmp;
+  const fs::path db = tmp.path() / "db";
+  const fs::path sst = flushed_index(db);
+  int64_t n = 0;
+  ASSERT_TRUE(scan_all(db, &n).ok());
+  ASSERT_EQ(n, 8000);
+  {
+    auto index = open(db, read_only());
+    ASSERT_TRUE(index);
+    EXPECT_TRUE(index->VerifyChecksums().ok());
+  }
+
+  // 4096 bytes flipped in the middle of the slices' SST file: same size.
+  std::string bytes;
+  {
+    std::ifstream in(sst, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const size_t mid = bytes.size() / 2;
+  for (size_t i = mid; i < mid + 4096; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0xFF);
+  std::ofstream(sst, std::ios::binary | std::ios::trunc) << bytes;
+
+  const Status scanned = scan_all(db, &n);
+  expect_damaged(scanned, db.string());
+  EXPECT_LT(n, 8000) << "the scan saw every slice in a damaged file";
+  auto index = open(db, read_only());
+  ASSERT_TRUE(index);
+  expect_damaged(index->VerifyChecksums(), sst.filename().string());
+  VerifyReport report;
+  expect_damaged(verify_files(*index, tmp.path(), 1, &report), "checksum");
+}
+
+TEST(SliceIndex, TruncatedSstIsReportedNotReadAsFewerSlices) {
+  TempDir tmp;
+  const fs::path db = tmp.path() / "db";
+  const fs::path sst = flushed_index(db);
+  fs::resize_file(sst, fs::file_size(sst) / 2);
+  int64_t n = 0;
+  expect_damaged(scan_all(db, &n), db.string());
+  EXPECT_EQ(SliceIndex::Open(db).status().code(), StatusCode::kCorruption);
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ ckpt=$("$py" "$script" write "$work/python" --arch vit_tiny --image-size 32 --mo
 
 grep -q "resuming from $ckpt at epoch 1 step 0" "$work/log.txt" || {
   echo "radclear did not log resuming from $ckpt at epoch 1:"; cat "$work/log.txt"; exit 1; }
+# PyTorch writes no record digest: the log says the file was read unverified.
+grep -q "$ckpt: no radclear record digest" "$work/log.txt" || {
+  echo "radclear did not log that $ckpt was read unverified:"; cat "$work/log.txt"; exit 1; }
 [ ! -e "$work/out/vit_tiny-moco-lecl-1-run-checkpoint_0001.pth.tar" ] || { echo "epoch 1 was trained again"; exit 1; }
 
 "$py" - "$work/out/metrics.csv" <<'PY'
