@@ -24,7 +24,7 @@ PACKAGES=(
   # cluster, storage, images
   libopenmpi-dev openmpi-bin libzmq3-dev cppzmq-dev librocksdb-dev libhdf5-dev libopencv-dev
   # helpers
-  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
+  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # golden data and output checks: Debian's PyTorch 1.13 / torchvision 0.14
