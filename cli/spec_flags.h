@@ -4,6 +4,13 @@
 // --config. Resolution is STAMP's: the spec's defaults, then the YAML
 // config file, then the flags given on the command line, all through the
 // one merge_yaml() path, so a flag and a YAML key can never disagree.
+//
+// Every flag also answers to the spellings CLEAR's users type (flag_names):
+// the YAML key with underscores (--sample_weight, --batch_size), the key
+// with dashes when the field's flag is another word (--weight-decay for
+// --wd), and main_moco's short flags -a (arch), -b (batch size), -j
+// (workers), -p (print frequency) where the spec has that field.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +22,41 @@
 #include "stages/field.h"
 
 namespace radclear::cli {
+
+// main_moco.py's single-letter flags, by field key.
+inline const char* short_flag(const std::string& key) {
+  if (key == "arch") return "-a";
+  if (key == "batch_size") return "-b";
+  if (key == "workers") return "-j";
+  if (key == "print_freq") return "-p";
+  return nullptr;
+}
+
+// The CLI11 names of a field's flag: its flag, then the aliases above that
+// differ from it and are not taken in `app` (comma-separated, CLI11 style).
+inline std::string flag_names(const CLI::App& app, const stages::Field& f) {
+  const std::string flag = f.flag_name();
+  std::vector<std::string> names{flag};
+  auto add = [&](const std::string& n) {
+    if (std::find(names.begin(), names.end(), n) != names.end()) return;
+    if (app.get_option_no_throw(n) != nullptr) return;
+    names.push_back(n);
+  };
+  if (f.bool_flag() == stages::BoolFlag::kValue) {  // a negated switch keeps its one spelling
+    std::string dashed = std::string("--") + f.key();
+    for (auto& c : dashed) c = c == '_' ? '-' : c;
+    add(dashed);
+    add(std::string("--") + f.key());
+    if (const char* s = short_flag(f.key())) add(s);
+  } else if (f.bool_flag() == stages::BoolFlag::kSwitch) {
+    std::string underscored = flag;
+    for (size_t i = 2; i < underscored.size(); ++i) underscored[i] = underscored[i] == '-' ? '_' : underscored[i];
+    add(underscored);
+  }
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
 
 template <typename Spec>
 class SpecFlags {
@@ -72,7 +114,7 @@ class SpecFlags {
     if (!f.has_flag()) return;
     auto v = std::make_unique<Value>();
     v->key = f.key();
-    const std::string flag = f.flag_name();
+    const std::string flag = flag_names(app, f);
     std::string help = f.help();
     if constexpr (std::is_enum_v<T>) {
       help += fmt::format(" ({})", fmt::join(stages::enum_names<T>(), ", "));

@@ -1,5 +1,6 @@
 #include "common/csv.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -9,7 +10,11 @@
 
 namespace radclear {
 
-CsvReader::CsvReader(const std::filesystem::path& path) : path_(path), in_(path, std::ios::binary) {
+CsvReader::CsvReader(const std::filesystem::path& path, char separator)
+    : path_(path), in_(path, std::ios::binary), separator_(separator) {
+  if (separator == '"' || separator == '\n' || separator == '\r' || separator == '\0') {
+    throw InvalidArgument(fmt::format("CSV {}: '{}' cannot separate fields", path.string(), separator));
+  }
   if (!in_) throw NotFound(fmt::format("cannot open CSV {}: {}", path.string(), std::strerror(errno)));
   CsvRow row;
   if (!read_record(row)) throw CorruptData(fmt::format("{}: empty file, expected a header row", path.string()));
@@ -65,7 +70,7 @@ bool CsvReader::read_record(CsvRow& row) {
       }
     } else if (c == '"') {
       in_quotes = true;
-    } else if (c == ',') {
+    } else if (c == separator_) {
       row.fields.push_back(std::move(field));
       field.clear();
     } else if (c == '\r') {
@@ -177,6 +182,25 @@ std::vector<double> parse_number_list(std::string_view text, size_t expected) {
     throw InvalidArgument(fmt::format("expected {} numbers, got {} in \"{}\"", expected, out.size(), text));
   }
   return out;
+}
+
+std::optional<bool> parse_binary_label(std::string_view text) {
+  std::string t(text);
+  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t == "yes" || t == "y" || t == "true") return true;
+  if (t == "no" || t == "n" || t == "false") return false;
+  const auto v = parse_double(t);
+  if (v && (*v == 0.0 || *v == 1.0)) return *v == 1.0;
+  return std::nullopt;
+}
+
+char parse_csv_separator(const std::string& text, const char* what) {
+  if (text == "tab" || text == "\\t" || text == "\t") return '\t';
+  if (text == "semicolon") return ';';
+  if (text == "comma") return ',';
+  if (text.size() == 1 && text[0] != '"' && text[0] != '\n' && text[0] != '\r') return text[0];
+  throw InvalidArgument(fmt::format("{}: '{}' is not a CSV separator (one character such as ',' or ';', or 'tab')",
+                                    what, text));
 }
 
 }  // namespace radclear

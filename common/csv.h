@@ -18,8 +18,10 @@ struct CsvRow {
 
 class CsvReader {
  public:
-  // Opens `path` and reads the header row. Throws NotFound / CorruptData.
-  explicit CsvReader(const std::filesystem::path& path);
+  // Opens `path` and reads the header row; fields are separated by
+  // `separator` (',' as RFC 4180; ';' or '\t' for pandas' `sep=`). Throws
+  // NotFound / CorruptData.
+  explicit CsvReader(const std::filesystem::path& path, char separator = ',');
 
   const std::vector<std::string>& header() const { return header_; }
   // Index of a header column, or nullopt.
@@ -37,6 +39,7 @@ class CsvReader {
   bool read_record(CsvRow& row);
   std::filesystem::path path_;
   std::ifstream in_;
+  char separator_ = ',';
   std::vector<std::string> header_;
   int64_t line_ = 0;
 };
@@ -56,5 +59,13 @@ std::vector<double> parse_number_list(std::string_view text, size_t expected = 0
 // Strict number parsing: the whole text must be a finite number.
 std::optional<double> parse_double(std::string_view text);
 std::optional<int64_t> parse_int(std::string_view text);
+
+// A binary label: 0/1 (also 0.0/1.0), or no/yes, false/true, n/y in any
+// case (CLEAR's true_labels tables); nullopt otherwise.
+std::optional<bool> parse_binary_label(std::string_view text);
+
+// The separator a `csv_separator` setting names: one character, or "tab",
+// "\\t", "semicolon", "comma". Throws InvalidArgument naming `what`.
+char parse_csv_separator(const std::string& text, const char* what);
 
 }  // namespace radclear

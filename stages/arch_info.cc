@@ -22,6 +22,7 @@ const std::vector<ArchInfo>& arch_infos() {
       {"mambaout_base", "mambaout", 768, 224},
       {"resnet50", "resnet", 2048, 224},
       {"swin_tiny", "swin", 768, 224},
+      {"swin", "swin", 768, 224},  // CLEAR's name: Swin-T
       {"swin_small", "swin", 768, 224},
       {"swin_base", "swin", 1024, 224},
   };

@@ -11,6 +11,7 @@ void CrossvalSpec::validate() const {
   }
   if (!(valid_fraction < 0.5)) bad(fmt::format("valid_fraction must be in (0, 0.5), got {}", valid_fraction));
   if (fold >= folds) bad(fmt::format("fold must be -1 (all) or 0..{}, got {}", folds - 1, fold));
+  parse_csv_separator(csv_separator, "crossval: csv_separator");
   if (dropout >= 1.0) bad(fmt::format("dropout must be in [0, 1), got {}", dropout));
 }
 

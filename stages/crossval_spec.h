@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/csv.h"
 #include "stages/device.h"
 #include "stages/enums.h"
 #include "stages/field.h"
@@ -43,6 +44,15 @@ struct CrossvalSpec {
   // Column with the patient id; when the table has no such column every
   // study is its own patient (with a warning). Default: "patient_id".
   std::string patient_column = "patient_id";
+  // Where a study's patient comes from: auto (the patient column when the
+  // table has one, else the index when --db is given, else the prefix),
+  // column, prefix (the study id up to its first '_', CLEAR's
+  // `image.split('_')[0]`), index, study (every study its own patient).
+  // crossval.resolved.yaml records the rule the run used. Default: auto
+  PatientFrom patient_from = PatientFrom::kAuto;
+  // Field separator of the clinical CSV (pandas' sep=): one character, or
+  // "tab". Default: ","
+  std::string csv_separator = ",";
 
   MilModel model = MilModel::kAbmil;  // Default: abmil
   int64_t hidden = 256;               // hidden width of the MIL head. Default: 256
@@ -89,6 +99,9 @@ struct CrossvalSpec {
     v(s.categorical, Field("categorical", "One categorical column, one class per value"));
     v(s.study_column, Field("study_column", "Column with the study id"));
     v(s.patient_column, Field("patient_column", "Column with the patient id"));
+    v(s.patient_from, Field("patient_from", "Patient of a study: auto, column, prefix (study id up to the first '_', "
+                                            "CLEAR's rule), index or study"));
+    v(s.csv_separator, Field("csv_separator", "Field separator of the clinical CSV: one character (, ; |) or tab"));
     v(s.model, Field("model", "abmil, abmil_gated, pma or linear"));
     v(s.hidden, Field("hidden", "Hidden width of the MIL head").at_least(1));
     v(s.dropout, Field("dropout", "Head dropout").at_least(0));
@@ -129,6 +142,8 @@ struct DeploySpec {
   // Optional index / key-slice CSV, as in CrossvalSpec.
   std::filesystem::path db;
   std::filesystem::path key_slices_csv;
+  // Field separator of the clinical CSV. Default: ","
+  std::string csv_separator = ",";
   int bootstrap = 1000;  // bootstrap resamples for the CIs. Default: 1000
   int threads = 0;       // threads (<= 0: all cores). Default: 0
   bool progress = true;  // progress bars. Default: true
@@ -143,6 +158,7 @@ struct DeploySpec {
     v(s.out_dir, Field("out", "Output directory").required());
     v(s.db, Field("db", "Slice index (key slices)"));
     v(s.key_slices_csv, Field("key_slices", "CSV study,slice naming key slices"));
+    v(s.csv_separator, Field("csv_separator", "Field separator of the clinical CSV: one character (, ; |) or tab"));
     v(s.bootstrap, Field("bootstrap", "Bootstrap resamples for the 95% CIs").at_least(0));
     v(s.threads, Field("threads", "Threads (0: all cores)"));
     v(s.progress, Field("progress", "No progress bars").flag("--no-progress").bool_flag(BoolFlag::kNegated));
@@ -153,6 +169,7 @@ struct DeploySpec {
   void validate() const {
     check_fields(*this);
     check_precision_on(device, precision, "deploy");
+    parse_csv_separator(csv_separator, "deploy: csv_separator");
   }
 };
 

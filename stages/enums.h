@@ -50,6 +50,20 @@ struct EnumTraits<Precision> {
   }();
 };
 
+// Where cross-validation takes a study's patient from (folds never split a
+// patient). auto: the patient column when the table has it, else the index
+// when one is given, else the study id's prefix (CLEAR's rule).
+enum class PatientFrom { kAuto, kColumn, kPrefix, kIndex, kStudy };
+template <>
+struct EnumTraits<PatientFrom> {
+  static constexpr const char* kWhat = "patient_from";
+  static constexpr std::array<EnumName<PatientFrom>, 5> kNames{{{PatientFrom::kAuto, "auto"},
+                                                                {PatientFrom::kColumn, "column"},
+                                                                {PatientFrom::kPrefix, "prefix"},
+                                                                {PatientFrom::kIndex, "index"},
+                                                                {PatientFrom::kStudy, "study"}}};
+};
+
 // Element type of the feature matrices on disk.
 enum class FeatureDtype { kFloat32, kFloat16 };
 template <>

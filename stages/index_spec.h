@@ -2,6 +2,7 @@
 // IndexSpec: the settings of `radclear index` (storage/ingest.h does the work).
 #include <filesystem>
 
+#include "common/csv.h"
 #include "stages/enums.h"
 #include "stages/field.h"
 
@@ -20,6 +21,9 @@ struct IndexSpec {
   bool strict = false;                 // a bad CSV row is fatal. Default: false
   bool verify = false;                 // check every indexed file after ingest. Default: false
   int threads = 0;                     // listing and verify; <= 0: all cores. Default: 0
+  // Field separator of the lesion and clinical CSVs (pandas' sep=): one
+  // character, or "tab". DL_info.csv is always comma-separated. Default: ","
+  std::string csv_separator = ",";
 
   template <typename Self, typename Visit>
   static void fields(Self& s, Visit&& v) {
@@ -32,9 +36,13 @@ struct IndexSpec {
     v(s.strict, Field("strict", "A bad CSV row is fatal (default: skip it and count it)").bool_flag(BoolFlag::kSwitch));
     v(s.verify, Field("verify", "After ingest, check every indexed file exists with its size").bool_flag(BoolFlag::kSwitch));
     v(s.threads, Field("threads", "Threads for listing and --verify (0 = all cores)"));
+    v(s.csv_separator, Field("csv_separator", "Field separator of the lesion and clinical CSVs: one character (, ; |) or tab"));
   }
 
-  void validate() const { check_fields(*this); }
+  void validate() const {
+    check_fields(*this);
+    parse_csv_separator(csv_separator, "index: csv_separator");
+  }
 };
 
 }  // namespace radclear::stages

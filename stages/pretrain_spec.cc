@@ -12,6 +12,7 @@ void PretrainSpec::validate() const {
   check_fields(*this);
   check_precision_on(device, precision, "pretrain");
   need(name.find('/') == std::string::npos && !name.empty(), fmt::format("name '{}' must be a plain word", name));
+  need(start_epoch < epochs, fmt::format("start_epoch {} must be below epochs {}", start_epoch, epochs));
   need(image_size % 16 == 0, fmt::format("image_size must be a multiple of 16, got {}", image_size));
   try {
     check_ct_windows(windows, "windows");

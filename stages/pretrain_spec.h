@@ -55,6 +55,7 @@ struct PretrainSpec {
   OptimizerKind optimizer = OptimizerKind::kAdamW;  // Default: adamw
   double lr = 1e-4;                // base lr; the run uses lr * batch_size / 256. Default: 1e-4
   double weight_decay = 1e-6;      // Default: 1e-6
+  double momentum = 0.9;           // LARS heavy-ball momentum (main_moco's --momentum; unused by adamw). Default: 0.9
   // Linear warmup, then half-cosine per iteration; longer than the run: half
   // the run (with a warning). Default: 10
   double warmup_epochs = 10;
@@ -71,6 +72,10 @@ struct PretrainSpec {
   int64_t print_freq = 10;         // steps between metric lines. Default: 10
   int64_t save_every = 0;          // extra checkpoint every N steps; 0 = per epoch only. Default: 0
   int workers = 0;                 // loader threads per rank; 0 = the rank's share of cores. Default: 0
+  // First epoch of a run that resumes nothing (main_moco's --start-epoch):
+  // the lr and momentum schedules start there. A resumed checkpoint's epoch
+  // wins. Default: 0
+  int64_t start_epoch = 0;
 
   template <typename Self, typename Visit>
   static void fields(Self& s, Visit&& v) {
@@ -98,6 +103,7 @@ struct PretrainSpec {
     v(s.optimizer, Field("optimizer", "adamw or lars"));
     v(s.lr, Field("lr", "Base learning rate (per 256 images)").positive());
     v(s.weight_decay, Field("weight_decay", "Weight decay").flag("--wd").at_least(0));
+    v(s.momentum, Field("momentum", "LARS momentum (optimizer lars)").range(0, 1));
     v(s.warmup_epochs, Field("warmup_epochs", "Linear warmup epochs").at_least(0));
     v(s.moco_m, Field("moco_m", "Momentum of the key encoder").range(0, 1));
     v(s.moco_m_cos, Field("moco_m_cos", "Cosine schedule of the momentum towards 1").bool_flag(BoolFlag::kSwitch));
@@ -111,6 +117,7 @@ struct PretrainSpec {
     v(s.print_freq, Field("print_freq", "Steps between metrics.csv lines").positive());
     v(s.save_every, Field("save_every", "Extra checkpoint every N steps (0 = per epoch only)").at_least(0));
     v(s.workers, Field("workers", "Loader threads per rank (0 = the rank's share of cores)").at_least(0));
+    v(s.start_epoch, Field("start_epoch", "First epoch when nothing is resumed (a checkpoint's epoch wins)").at_least(0));
   }
 
   // The declared checks, then the cross-field ones; throws InvalidArgument

@@ -38,6 +38,7 @@ Status run_index(const IndexSpec& spec, const IndexRunOptions& run, IndexRunRepo
   options.lesion_csv = given(spec.lesion_csv);
   options.clinical_csv = given(spec.clinical_csv);
   options.strict = spec.strict;
+  options.csv_separator = parse_csv_separator(spec.csv_separator, "index: csv_separator");
   options.progress = run.progress;
   options.on_batch = [&run](const IngestReport&) { return !run.cancel.requested(); };
   std::error_code ec;

@@ -77,8 +77,19 @@ class Ingester {
     }
     try {
       Status s = group_listing();
-      if (s.ok() && options_.dl_info) s = read_dl_info(*options_.dl_info);
-      if (s.ok() && options_.lesion_csv) s = read_lesion_csv(*options_.lesion_csv);
+      if (s.ok() && options_.dl_info) {
+        const Mark mark = this->mark();
+        s = read_dl_info(*options_.dl_info);
+        if (s.ok()) s = every_row_failed(*options_.dl_info, mark, "File_name is <patient>_<study>_<series>_<slice>.png "
+                                                                 "under Images_png/");
+      }
+      if (s.ok() && options_.lesion_csv) {
+        const Mark mark = this->mark();
+        s = read_lesion_csv(*options_.lesion_csv);
+        if (s.ok()) s = every_row_failed(*options_.lesion_csv, mark, "name a slice <study>/<file>, <file> under its "
+                                                                    "patient_id folder, or <study>_<file> as CLEAR's "
+                                                                    "README does, and check --csv-separator");
+      }
       if (s.ok() && options_.clinical_csv) s = read_clinical_csv(*options_.clinical_csv);
       if (s.ok()) s = write_all();
       report_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -102,6 +113,30 @@ class Ingester {
     }
     report_.bad_row_list.push_back({std::move(where), std::move(reason)});
     return Status::Ok();
+  }
+
+  // Where the report stood before a CSV was read.
+  struct Mark {
+    int64_t rows = 0;
+    int64_t bad = 0;
+    size_t listed = 0;
+  };
+  Mark mark() const { return {report_.rows_read, report_.bad_rows, report_.bad_row_list.size()}; }
+
+  // A lesion source none of whose rows can be used is a naming mismatch, not
+  // a few bad rows: indexing it would write 0 lesions and turn LeCL into
+  // plain MoCo without a word. Nothing has been written at this point.
+  Status every_row_failed(const fs::path& path, const Mark& before, const char* hint) const {
+    const int64_t rows = report_.rows_read - before.rows;
+    if (rows == 0 || report_.bad_rows - before.bad < rows) return Status::Ok();
+    std::vector<std::string> first;
+    for (size_t i = before.listed; i < report_.bad_row_list.size() && first.size() < 3; ++i) {
+      first.push_back(fmt::format("{}: {}", report_.bad_row_list[i].where, report_.bad_row_list[i].reason));
+    }
+    return Status::InvalidArgument(fmt::format(
+        "{}: every one of its {} lesion rows failed, so no lesion would be indexed (nothing was written); "
+        "first bad rows: {}. Expected: {}",
+        path.string(), rows, fmt::join(first, " | "), hint));
   }
 
   Status group_listing() {
@@ -348,7 +383,7 @@ class Ingester {
   // ---- CLEAR lesion CSV ------------------------------------------------------
 
   Status read_lesion_csv(const fs::path& path) {
-    CsvReader csv(path);
+    CsvReader csv(path, options_.csv_separator);
     const size_t c_image = csv.require_column("image");
     const size_t c_present = csv.require_column("lesion_present");
     const std::optional<size_t> c_patient = csv.column("patient_id");
@@ -361,17 +396,15 @@ class Ingester {
           row_error(fmt::format("expected {} columns, got {}", width, row.fields.size()));
         }
         const std::string& image = row.fields[c_image];
-        const auto present = parse_int(row.fields[c_present]);
-        if (!present || (*present != 0 && *present != 1)) {
-          row_error(fmt::format("lesion_present '{}' is not 0 or 1", row.fields[c_present]));
-        }
+        const auto present = parse_binary_label(row.fields[c_present]);
+        if (!present) row_error(fmt::format("lesion_present '{}' is not 0/1 or no/yes", row.fields[c_present]));
         std::string patient = c_patient ? row.fields[*c_patient] : std::string();
         if (!patient.empty() && !is_safe_relative_path(patient)) {
           row_error(fmt::format("patient_id \"{}\" escapes the data root", patient));
         }
         const SliceId id = resolve_image(image, patient);
         StudyWork& w = study(id.study_id, listing_.layout);
-        w.clear_flags.push_back({slice_key(id), *present == 1});
+        w.clear_flags.push_back({slice_key(id), *present});
         if (!patient.empty()) {
           if (w.csv_patient && *w.csv_patient != patient) {
             row_error(fmt::format("patient_id '{}' differs from '{}' on line {} for study {}", patient,
@@ -389,7 +422,9 @@ class Ingester {
   }
 
   // CLEAR's `image` is "study/file.png", or a bare file name found under the
-  // patient_id folder or, failing that, under exactly one listed study.
+  // patient_id folder or, failing that, under exactly one listed study, or
+  // (CLEAR's README) "study_file.png" for study/file.png: each '_' is tried
+  // as the slash and exactly one reading must name a known slice.
   SliceId resolve_image(const std::string& image, const std::string& patient) {
     if (!is_safe_relative_path(image)) {
       row_error(fmt::format("image \"{}\" escapes the data root", image));
@@ -419,21 +454,36 @@ class Ingester {
       }
     }
     auto it = by_file_name_->find(image);
-    if (it == by_file_name_->end()) {
-      row_error(fmt::format("unknown slice \"{}\" (not found under {} nor any listed study)", image,
-                            patient.empty() ? std::string("the patient folder") : patient + "/"));
+    if (it != by_file_name_->end()) {
+      if (it->second.size() > 1) {
+        row_error(fmt::format("image \"{}\" is ambiguous: it is in studies {} and {}; write study/file",
+                              image, it->second[0].study_id, it->second[1].study_id));
+      }
+      return it->second[0];
     }
-    if (it->second.size() > 1) {
-      row_error(fmt::format("image \"{}\" is ambiguous: it is in studies {} and {}; write study/file",
-                            image, it->second[0].study_id, it->second[1].study_id));
+    std::vector<SliceId> readings;
+    for (size_t p = image.find('_'); p != std::string::npos; p = image.find('_', p + 1)) {
+      if (p == 0 || p + 1 >= image.size()) continue;
+      auto id = slice_id_from_path(image.substr(0, p) + "/" + image.substr(p + 1), listing_.layout);
+      if (id && check(*id)) readings.push_back(std::move(*id));
     }
-    return it->second[0];
+    if (readings.size() > 1) {
+      row_error(fmt::format("image \"{}\" is ambiguous: it reads as {}/{} and as {}/{}; write study/file", image,
+                            readings[0].study_id, image.substr(readings[0].study_id.size() + 1),
+                            readings[1].study_id, image.substr(readings[1].study_id.size() + 1)));
+    }
+    if (readings.empty()) {
+      row_error(fmt::format("unknown slice \"{}\" (not found under {}, in any listed study, nor as "
+                            "<study>_<file>)",
+                            image, patient.empty() ? std::string("the patient folder") : patient + "/"));
+    }
+    return readings[0];
   }
 
   // ---- clinical CSV ------------------------------------------------------------
 
   Status read_clinical_csv(const fs::path& path) {
-    CsvReader csv(path);
+    CsvReader csv(path, options_.csv_separator);
     const size_t c_image = csv.require_column("image");
     const std::optional<size_t> c_all = csv.column("all");
     const size_t width = csv.header().size();
@@ -457,7 +507,10 @@ class Ingester {
           float value = std::numeric_limits<float>::quiet_NaN();
           if (!cell.empty() && cell != "nan") {
             auto v = parse_double(cell);
-            if (!v) row_error(fmt::format("{}: '{}' is not a number", csv.header()[c], row.fields[c]));
+            if (!v) {
+              if (const auto yes = parse_binary_label(cell)) v = *yes ? 1.0 : 0.0;  // CLEAR's true_labels
+            }
+            if (!v) row_error(fmt::format("{}: '{}' is neither a number nor no/yes", csv.header()[c], row.fields[c]));
             value = static_cast<float>(*v);
           }
           labels.push_back({csv.header()[c], value});

@@ -9,8 +9,14 @@
 //               volume, so z order is meaningful), series "<series>",
 //               patient "<patient>".
 //   CLEAR       <root>/<study>/<slice>.png (also .jpg/.jpeg)
-//               + lesion CSV `image,lesion_present[,patient_id]`
-//               + clinical CSV `image,<label>...[,all]` (image = study id)
+//               + lesion CSV `image,lesion_present[,patient_id]`; image
+//                 is `<study>/<file>`, a bare `<file>` found under
+//                 patient_id/ or in one study, or CLEAR's README spelling
+//                 `<study>_<file>` (patient_001_slice_001.png for
+//                 patient_001/slice_001.png); lesion_present 0/1 or no/yes
+//               + clinical CSV `image,<label>...[,all]` (image = study id;
+//                 labels 0/1 or no/yes, CLEAR's true_labels)
+//               Both CSVs may use another separator (csv_separator).
 //
 // How a run works:
 //   1. List the data root (or take an in-memory listing).
@@ -19,7 +25,9 @@
 //      image, an unknown slice or study, a path that escapes the data root)
 //      is reported as "file:line: reason"; with `strict` the run stops with
 //      Corruption and writes nothing, otherwise the row is skipped and
-//      counted.
+//      counted. When every row of a lesion source fails (a naming
+//      mismatch, not a few bad rows) the run is InvalidArgument naming the
+//      file and its first bad rows, and nothing is written.
 //   3. For each study touched (listed, or named by a CSV), merge the stored
 //      records with what was listed and parsed and write only records whose
 //      bytes change. Each study's records (slices, lesions, study, patient)
@@ -81,6 +89,9 @@ struct IngestOptions {
   std::optional<std::filesystem::path> dl_info;      // DeepLesion DL_info.csv
   std::optional<std::filesystem::path> lesion_csv;   // CLEAR image,lesion_present,patient_id
   std::optional<std::filesystem::path> clinical_csv; // CLEAR image,<labels...>
+  // Field separator of the lesion and clinical CSVs (DL_info.csv is always
+  // comma-separated). Default: ','
+  char csv_separator = ',';
   // A bad row (or rejected listing entry) is fatal. Default: false (skip and count).
   bool strict = false;
   // Flush a WriteBatch once it holds this many record writes (whole studies
@@ -119,7 +130,8 @@ struct IngestReport {
 // Ingests `listing` (paths relative to the data root) and the CSVs into a
 // writable index. OK: every good row and listed slice is in the index and
 // `*report` says what changed. Corruption: a bad row with strict (nothing was
-// written). FailedPrecondition: the index is read-only. IoError: a write
+// written). InvalidArgument: a lesion source none of whose rows could be
+// used (nothing was written). FailedPrecondition: the index is read-only. IoError: a write
 // failed (the index holds every batch written before it).
 Status ingest(SliceIndex& index, const DataListing& listing, const IngestOptions& options,
               IngestReport* report);

@@ -248,6 +248,7 @@ void register_swin_backbones(BackboneRegistry& registry) {
   };
   const Variant variants[] = {
       {{"swin_tiny", 96, {2, 2, 6, 2}, {3, 6, 12, 24}}, "Swin-T, window 7, torchvision layout (28.3M)"},
+      {{"swin", 96, {2, 2, 6, 2}, {3, 6, 12, 24}}, "alias of swin_tiny (CLEAR's --arch swin, torchvision swin_t)"},
       {{"swin_small", 96, {2, 2, 18, 2}, {3, 6, 12, 24}}, "Swin-S, window 7, torchvision layout (49.6M)"},
       {{"swin_base", 128, {2, 2, 18, 2}, {4, 8, 16, 32}}, "Swin-B, window 7, torchvision layout (87.8M)"},
   };

@@ -74,4 +74,35 @@ TEST(IndexCli, SynthIndexStatsRerunVerify) {
   fs::remove_all(dir);
 }
 
+// CLEAR's README tables through the binary: `<folder>_<file>` names with a
+// ';' separator and underscore flags index the lesions; a table whose every
+// row fails exits 2 naming the file and its first bad rows (issue #21: it
+// used to write 0 lesions and exit 0).
+TEST(IndexCli, ClearReadmeLesionTable) {
+  const fs::path dir = fs::temp_directory_path() / ("radclear_cli_clear_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  for (const char* p : {"patient_001", "patient_002"}) {
+    fs::create_directories(dir / "root" / p);
+    for (int k = 1; k <= 2; ++k) std::ofstream(dir / "root" / p / ("slice_00" + std::to_string(k) + ".png")) << "x";
+  }
+  std::ofstream(dir / "lesions.csv") << "image;lesion_present;patient_id\n"
+                                        "patient_001_slice_001.png;1;patient_001\n"
+                                        "patient_002_slice_002.png;yes;patient_002\n";
+  const std::string base = "index --data " + (dir / "root").string() + " --db " + (dir / "db").string();
+  IndexCliRun r = radclear(base + " --lesion_csv " + (dir / "lesions.csv").string() + " --csv_separator ';' --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = radclear("index-stats --db " + (dir / "db").string() + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["lesion_slices"], 2);
+
+  std::ofstream(dir / "wrong.csv") << "image,lesion_present,patient_id\n"
+                                      "patient_009_slice_001.png,1,patient_009\n"
+                                      "patient_001_slice_007.png,1,patient_001\n";
+  r = radclear(base + " --lesion-csv " + (dir / "wrong.csv").string() + " --quiet");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("wrong.csv:2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("every one of its 2 lesion rows failed"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
 }  // namespace

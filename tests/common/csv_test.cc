@@ -43,6 +43,36 @@ TEST(Csv, ReadsQuotedFieldsAndLineNumbers) {
   std::filesystem::remove(p);
 }
 
+// pandas' read_csv(sep=...) tables, as CLEAR reads them.
+TEST(Csv, OtherSeparators) {
+  auto p = write_temp("semi.csv", "image;lesion_present\n\"a;b.png\";1\nc,d.png;0\n");
+  CsvReader r(p, ';');
+  EXPECT_EQ(r.header(), (std::vector<std::string>{"image", "lesion_present"}));
+  CsvRow row;
+  ASSERT_TRUE(r.next(row));
+  EXPECT_EQ(row.fields, (std::vector<std::string>{"a;b.png", "1"}));
+  ASSERT_TRUE(r.next(row));
+  EXPECT_EQ(row.fields, (std::vector<std::string>{"c,d.png", "0"}));
+  EXPECT_EQ(parse_csv_separator(";", "x"), ';');
+  EXPECT_EQ(parse_csv_separator("tab", "x"), '\t');
+  EXPECT_EQ(parse_csv_separator("\\t", "x"), '\t');
+  EXPECT_THROW(parse_csv_separator(";;", "x"), InvalidArgument);
+  EXPECT_THROW(parse_csv_separator("\"", "x"), InvalidArgument);
+  std::filesystem::remove(p);
+}
+
+// CLEAR's true_labels option: yes/no beside 0/1.
+TEST(Csv, BinaryLabels) {
+  EXPECT_EQ(parse_binary_label("yes"), true);
+  EXPECT_EQ(parse_binary_label("No"), false);
+  EXPECT_EQ(parse_binary_label("TRUE"), true);
+  EXPECT_EQ(parse_binary_label("1.0"), true);
+  EXPECT_EQ(parse_binary_label("0"), false);
+  EXPECT_EQ(parse_binary_label("2"), std::nullopt);
+  EXPECT_EQ(parse_binary_label("maybe"), std::nullopt);
+  EXPECT_EQ(parse_binary_label(""), std::nullopt);
+}
+
 TEST(Csv, UnterminatedQuoteIsAnError) {
   auto p = write_temp("b.csv", "a,b\n1,\"oops\n");
   CsvReader r(p);

@@ -27,13 +27,14 @@ const std::map<std::string, int64_t> kParamCounts = {
     {"mambaout_kobe", 9141208},   {"mambaout_tiny", 26545096},  {"mambaout", 26545096},
     {"mambaout_small", 48488072}, {"mambaout_base", 84813092},  {"resnet50", 25557032},
     {"swin_tiny", 28288354},      {"swin_small", 49606258},     {"swin_base", 87768224},
+    {"swin", 28288354},  // CLEAR's --arch swin: Swin-T, torchvision swin_t
 };
 
 const std::map<std::string, int64_t> kFeatureDims = {
     {"vit_tiny", 192},       {"vit_small", 384},      {"vit_base", 768},       {"vit_conv_small", 384},
     {"vit_conv_base", 768},  {"mambaout_femto", 288}, {"mambaout_kobe", 288},  {"mambaout_tiny", 576},
     {"mambaout", 576},       {"mambaout_small", 576}, {"mambaout_base", 768},  {"resnet50", 2048},
-    {"swin_tiny", 768},      {"swin_small", 768},     {"swin_base", 1024},
+    {"swin_tiny", 768},      {"swin_small", 768},     {"swin_base", 1024},     {"swin", 768},
 };
 
 int64_t count_params(const torch::nn::Module& m) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/spec_flags.h"
+#include "stages/arch_info.h"
 #include "stages/any_spec.h"
 #include "worker/pipeline/quickstart.h"
 
@@ -121,6 +122,54 @@ TYPED_TEST(SpecRoundTrip, CliYamlPayloadGiveBackEveryField) {
   TypeParam from_payload{};
   merge_yaml(from_payload, node, "payload");
   EXPECT_TRUE(fields_equal(from_payload, want));
+}
+
+// What CLEAR's users type: main_moco.py's short flags, underscore
+// spellings, --start-epoch, LARS --momentum, --weight-decay beside --wd,
+// and --arch swin.
+TEST(SpecFlags, ClearSpellingsAreAliases) {
+  CLI::App app;
+  cli::SpecFlags<PretrainSpec> flags(app);
+  std::vector<std::string> args = {"radclear", "-a", "swin", "-b", "64", "-j", "3", "-p", "7",
+                                   "--sample_weight", "0.5", "--moco_m", "0.9", "--start-epoch", "2",
+                                   "--momentum", "0.8", "--optimizer", "lars", "--weight-decay", "0.01",
+                                   "--moco_m_cos", "--db", "db", "--data", "d", "--out", "o"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  app.parse(static_cast<int>(argv.size()), argv.data());
+  const PretrainSpec s = flags.resolve();
+  EXPECT_EQ(s.arch, "swin");
+  EXPECT_EQ(arch_info(s.arch).family, std::string("swin"));
+  EXPECT_EQ(arch_info(s.arch).feature_dim, arch_info("swin_tiny").feature_dim);
+  EXPECT_EQ(s.batch_size, 64);
+  EXPECT_EQ(s.workers, 3);
+  EXPECT_EQ(s.print_freq, 7);
+  EXPECT_EQ(s.sample_weight, 0.5);
+  EXPECT_EQ(s.moco_m, 0.9);
+  EXPECT_EQ(s.start_epoch, 2);
+  EXPECT_EQ(s.momentum, 0.8);
+  EXPECT_EQ(s.optimizer, OptimizerKind::kLars);
+  EXPECT_EQ(s.weight_decay, 0.01);
+  EXPECT_TRUE(s.moco_m_cos);
+
+  // Every spec: each value flag also answers to its underscore spelling.
+  CLI::App index_app;
+  cli::SpecFlags<IndexSpec> index_flags(index_app);
+  std::vector<std::string> index_args = {"radclear", "--data", "d", "--db", "x", "--lesion_csv", "l.csv",
+                                         "--csv_separator", ";"};
+  std::vector<char*> index_argv;
+  for (auto& a : index_args) index_argv.push_back(a.data());
+  index_app.parse(static_cast<int>(index_argv.size()), index_argv.data());
+  const IndexSpec is = index_flags.resolve();
+  EXPECT_EQ(is.lesion_csv, "l.csv");
+  EXPECT_EQ(is.csv_separator, ";");
+  IndexSpec bad = is;
+  bad.csv_separator = ";;";
+  EXPECT_THROW(bad.validate(), InvalidArgument);
+
+  PretrainSpec late = s;
+  late.start_epoch = late.epochs;
+  EXPECT_THROW(late.validate(), InvalidArgument);
 }
 
 TEST(SpecFields, UnknownKeysSuggestTheClosestAndBadValuesNameTheField) {

@@ -293,7 +293,7 @@ TEST(IndexIngest, ClearCsvRowsThatEscapeOrAreUnknownAreRejected) {
              "image,liver,all\n"
              "..,1,1\n"              // 2: escapes
              "patient_404,1,1\n"     // 3: unknown study
-             "patient_001,yes,1\n"   // 4: not a number
+             "patient_001,maybe,1\n" // 4: neither a number nor no/yes
              "patient_002,1,1\n"     // 5: good
              "patient_002,0,0\n");   // 6: duplicate
   auto index = open_index(d.tmp.path() / "db");
@@ -334,6 +334,104 @@ TEST(IndexIngest, ABareFileNameInTwoStudiesIsAmbiguous) {
   EXPECT_EQ(index->GetStudy("b").value().lesion_slice_count, 1u);
   EXPECT_EQ(index->GetStudy("a").value().lesion_slice_count, 0u);
   EXPECT_EQ(index->PatientOfStudy("a").value(), "a");
+}
+
+// CLEAR's README: root/<patient_or_study>/<slice>.png and a lesion table
+// `image,lesion_present,patient_id` whose image is `<folder>_<file>`
+// (patient_001_slice_001.png for patient_001/slice_001.png), with no/yes
+// flags and a ';' separator; `<folder>/<file>` still works.
+TEST(IndexIngest, ClearReadmeNamesFolderUnderscoreFile) {
+  TempDir tmp;
+  const fs::path root = tmp.path() / "clear";
+  for (int k = 1; k <= 3; ++k) {
+    write_bytes(root / "patient_001" / fmt::format("slice_{:03d}.png", k), 10);
+    write_bytes(root / "patient_002" / fmt::format("slice_{:03d}.png", k), 10);
+  }
+  write_text(root / "lesions.csv",
+             "image;lesion_present;patient_id\n"
+             "patient_001_slice_001.png;1;patient_001\n"
+             "patient_001_slice_002.png;no;patient_001\n"
+             "patient_002_slice_003.png;Yes;\n"         // no patient_id: the study from the name
+             "patient_002/slice_001.png;1;patient_002\n");
+  auto index = open_index(tmp.path() / "db");
+  ASSERT_TRUE(index);
+  IngestOptions o;
+  o.lesion_csv = root / "lesions.csv";
+  o.csv_separator = ';';
+  const IngestReport r = run(*index, list(root), o);
+  EXPECT_EQ(r.bad_rows, 0) << (r.bad_row_list.empty() ? "" : r.bad_row_list[0].reason);
+  auto lesion_names = [&](const std::string& study) {
+    std::vector<std::string> names;
+    const auto slices = index->SlicesOfStudy(study);
+    EXPECT_TRUE(slices.ok());
+    for (const auto& s : slices.value()) {
+      if (s.lesion) names.push_back(s.id.name);
+    }
+    return names;
+  };
+  EXPECT_EQ(lesion_names("patient_001"), (std::vector<std::string>{"slice_001"}));
+  EXPECT_EQ(lesion_names("patient_002"), (std::vector<std::string>{"slice_001", "slice_003"}));
+}
+
+TEST(IndexIngest, AnUnderscoreNameWithTwoReadingsIsAmbiguous) {
+  TempDir tmp;
+  const fs::path root = tmp.path() / "clear";
+  write_bytes(root / "a" / "b_c.png", 10);
+  write_bytes(root / "a_b" / "c.png", 10);
+  write_bytes(root / "a_b" / "d.png", 10);
+  write_text(root / "lesions.csv", "image,lesion_present\na_b_c.png,1\na_b_d.png,1\n");
+  auto index = open_index(tmp.path() / "db");
+  ASSERT_TRUE(index);
+  IngestOptions o;
+  o.lesion_csv = root / "lesions.csv";
+  const IngestReport r = run(*index, list(root), o);
+  ASSERT_EQ(r.bad_rows, 1);
+  EXPECT_NE(r.bad_row_list[0].where.find("lesions.csv:2"), std::string::npos);
+  EXPECT_NE(r.bad_row_list[0].reason.find("ambiguous"), std::string::npos) << r.bad_row_list[0].reason;
+  EXPECT_EQ(index->GetStudy("a_b").value().lesion_slice_count, 1u);
+}
+
+// The failure of issue #21: every row unknown used to give 0 lesions and OK.
+TEST(IndexIngest, ALesionTableWhoseEveryRowFailsIsAnError) {
+  ClearData d;
+  write_text(d.root / "lesions.csv",
+             "image,lesion_present,patient_id\n"
+             "elsewhere_slice_002.png,1,P1\n"
+             "elsewhere_slice_003.png,0,P1\n");
+  auto index = open_index(d.tmp.path() / "db");
+  ASSERT_TRUE(index);
+  IngestOptions o;
+  o.lesion_csv = d.root / "lesions.csv";
+  IngestReport report;
+  const Status s = ingest(*index, list(d.root), o, &report);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.to_string();
+  EXPECT_NE(s.message().find("lesions.csv"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("lesions.csv:2"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("elsewhere_slice_002.png"), std::string::npos) << s.message();
+  EXPECT_TRUE(index->ListStudyIds().value().empty());  // nothing written
+  // One good row is enough: the rest are skipped and counted as before.
+  write_text(d.root / "lesions.csv",
+             "image,lesion_present,patient_id\n"
+             "elsewhere_slice_002.png,1,P1\n"
+             "patient_001_slice_003.png,1,P1\n");
+  EXPECT_EQ(run(*index, list(d.root), o).bad_rows, 1);
+}
+
+TEST(IndexIngest, ClinicalYesNoLabelsAndSeparator) {
+  ClearData d;
+  write_text(d.root / "clinical.csv", "image\tliver\tlung\npatient_001\tyes\tNo\npatient_002\tTRUE\t0\n");
+  auto index = open_index(d.tmp.path() / "db");
+  ASSERT_TRUE(index);
+  IngestOptions o;
+  o.clinical_csv = d.root / "clinical.csv";
+  o.csv_separator = '\t';
+  const IngestReport r = run(*index, list(d.root), o);
+  EXPECT_EQ(r.bad_rows, 0);
+  const auto l1 = index->ClinicalLabels("patient_001").value();
+  ASSERT_EQ(l1.size(), 2u);
+  EXPECT_EQ(l1[0].value, 1.f);
+  EXPECT_EQ(l1[1].value, 0.f);
+  EXPECT_EQ(index->ClinicalLabels("patient_002").value()[0].value, 1.f);
 }
 
 TEST(IndexIngest, ListingPathsThatEscapeAreRejected) {

@@ -75,6 +75,49 @@ CrossvalSpec fast_spec(const fs::path& dir, const std::string& out) {
 
 bool is_png(const fs::path& p) { return slurp(p).rfind("\x89PNG", 0) == 0 && fs::file_size(p) > 5000; }
 
+// CLEAR's clinical table: no patient column, the patient is the image
+// name's prefix (train_crossval.py: image.split('_')[0]); here also yes/no
+// labels and a ';' separator. The rule goes into crossval.resolved.yaml and
+// splits.json holds patients, so P3_S0 and P3_S1 share one fold.
+TEST(Crossval, ClearTableWithoutPatientColumnFoldsByImagePrefix) {
+  const auto dir = temp_dir("prefix");
+  SyntheticOptions so;
+  so.patients = 12;
+  write_synthetic_cohort(dir, so);
+  std::ifstream in(dir / "clini.csv");
+  std::ostringstream clear;
+  std::string line;
+  std::getline(in, line);
+  clear << "image;a;b\n";
+  int two_study_patients = 0;
+  std::map<std::string, int> studies_of;
+  while (std::getline(in, line)) {
+    const auto f = split_csv_line(line);  // image,patient_id,a,b
+    clear << f[0] << ";" << (f[2] == "1" ? "yes" : "no") << ";" << (f[3] == "1" ? "Yes" : "No") << "\n";
+    if (++studies_of[f[1]] == 2) ++two_study_patients;
+  }
+  in.close();
+  ASSERT_GT(two_study_patients, 0);
+  std::ofstream(dir / "clini.csv", std::ios::trunc) << clear.str();
+  auto spec = fast_spec(dir, "out");
+  spec.csv_separator = ";";
+  spec.fold = 0;
+  spec.epochs = 1;
+  spec.bootstrap = 0;
+  spec.attention_plots = 0;
+  run_crossval(spec);
+  const auto resolved = YAML::LoadFile((spec.out_dir / "crossval.resolved.yaml").string());
+  EXPECT_EQ(resolved["patient_from"].as<std::string>(), "prefix");
+  const auto splits = nlohmann::json::parse(slurp(spec.out_dir / "splits.json"));
+  std::map<std::string, int> fold_of;
+  for (size_t f = 0; f < splits["test_patients"].size(); ++f) {
+    for (const auto& p : splits["test_patients"][f]) fold_of[p.get<std::string>()] = static_cast<int>(f);
+  }
+  EXPECT_EQ(fold_of.size(), studies_of.size());  // one entry per patient, none per study
+  for (const auto& [patient, n] : studies_of) EXPECT_TRUE(fold_of.count(patient)) << patient;
+  fs::remove_all(dir);
+}
+
 TEST(Crossval, LearnsSyntheticLabelsResumesAndDeploys) {
   const auto dir = temp_dir("e2e");
   SyntheticOptions so;
@@ -146,6 +189,7 @@ TEST(Crossval, LearnsSyntheticLabelsResumesAndDeploys) {
   CrossvalSpec reread;
   stages::merge_yaml(reread, load_yaml_file(out / "crossval.resolved.yaml"), "resolved");
   EXPECT_EQ(reread.bag_size, 16);
+  EXPECT_EQ(reread.patient_from, stages::PatientFrom::kColumn);  // the rule used, not auto
   EXPECT_EQ(reread.labels, spec.labels);
 
   // Deploy on an external cohort made the same way (other seed).
@@ -276,8 +320,8 @@ TEST(Crossval, BadInputIsReportedAndSkippedNeverMisreported) {
     }
   }
 
-  // Labels that are not 0/1 stop the run with the study and column named.
-  std::ofstream(dir / "clini2.csv") << "image,patient_id,a,b\nP0_S0,P0,1,0\nP1_S0,P1,yes,0\n";
+  // Labels that are not 0/1 (or no/yes) stop the run with the study and column named.
+  std::ofstream(dir / "clini2.csv") << "image,patient_id,a,b\nP0_S0,P0,1,0\nP1_S0,P1,maybe,0\n";
   spec.clini_csv = dir / "clini2.csv";
   spec.labels = {"a", "b"};
   spec.out_dir = dir / "out2";

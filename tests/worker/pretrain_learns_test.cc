@@ -142,5 +142,50 @@ TEST_F(PretrainLearns, LearnsLessWithoutTheMomentumUpdate) {
   EXPECT_LT(tail_mean(frozen.step_top1), tail_mean(full.step_top1));
 }
 
+// main_moco's --start-epoch and LARS --momentum, on the same tiny data: a
+// run from epoch 2 of 3 trains one epoch and writes checkpoint 0003; with
+// LARS, momentum 0 and 0.9 give the same first step and different later ones.
+TEST(PretrainFlags, StartEpochAndLarsMomentum) {
+  const fs::path dir = fs::temp_directory_path() / ("radclear_flags_" + std::to_string(::getpid()));
+  const auto samples = write_slices(dir / "data");
+  auto run = [&](int64_t start_epoch, double momentum, const std::string& out) {
+    PretrainSpec spec;
+    spec.db = dir / "unused.index";
+    spec.data = dir / "data";
+    spec.out = dir / out;
+    spec.resume = "none";
+    spec.arch = "vit_tiny";
+    spec.image_size = 32;
+    spec.moco_dim = 32;
+    spec.moco_mlp_dim = 64;
+    spec.sampling = Sampling::kNone;
+    spec.batch_size = kBatch;
+    spec.epochs = 3;
+    spec.start_epoch = start_epoch;
+    spec.warmup_epochs = 0;
+    spec.optimizer = OptimizerKind::kLars;
+    spec.momentum = momentum;
+    spec.lr = 2.0;
+    spec.workers = 1;
+    PretrainOptions options;
+    options.show_progress = false;
+    auto comm = make_local_communicator();
+    stages::RankContext ctx;
+    ctx.threads = 1;
+    return run_pretrain(resolve_pretrain(spec, ctx), samples, *comm, options);
+  };
+  const PretrainResult late = run(2, 0.9, "late");
+  EXPECT_EQ(late.steps_run, kSlices / kBatch);  // one epoch
+  EXPECT_EQ(late.epochs_completed, 3);
+  EXPECT_NE(late.last_checkpoint.filename().string().find("checkpoint_0003"), std::string::npos)
+      << late.last_checkpoint;
+
+  const PretrainResult no_momentum = run(2, 0.0, "m0");
+  ASSERT_EQ(no_momentum.step_losses.size(), late.step_losses.size());
+  EXPECT_DOUBLE_EQ(no_momentum.step_losses[0], late.step_losses[0]);  // same data, same init
+  EXPECT_NE(no_momentum.step_losses.back(), late.step_losses.back());
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace radclear::worker

@@ -144,10 +144,56 @@ TEST(ClinicalTable, ReadsLabelsAndCategoriesWithClearErrors) {
   std::ofstream(dir / "dup.csv") << "image,bone\ns1,1\ns1,0\n";
   ob.labels = {"bone"};
   EXPECT_THROW(read_clinical_table(dir / "dup.csv", ob), CorruptData);
-  // No patient column: each study is its own patient.
+  // No patient column and no '_' in the ids: each study is its own patient.
   std::ofstream(dir / "nopat.csv") << "image,bone\ns1,1\ns2,0\n";
   const auto np = read_clinical_table(dir / "nopat.csv", ob);
   EXPECT_EQ(np.studies[1].patient, "s2");
+  fs::remove_all(dir);
+}
+
+// CLEAR's clinical table (README: image,label1,...,all, one row per study,
+// no patient column; train_crossval.py takes image.split('_')[0]) with
+// true_labels-style yes/no values.
+TEST(ClinicalTable, ClearTableTakesThePatientFromTheImagePrefix) {
+  const auto dir = temp_dir("clear_clini");
+  std::ofstream(dir / "clini.csv") << "image,liver,lung,all\n"
+                                      "patient001_ct1,yes,no,10\n"
+                                      "patient001_ct2,Yes,No,10\n"
+                                      "patient002_ct1,no,yes,01\n"
+                                      "patient003,1,0,10\n";
+  ClinicalOptions o;
+  o.labels = {"liver", "lung"};
+  const auto c = read_clinical_table(dir / "clini.csv", o);
+  EXPECT_EQ(c.patient_from, PatientFrom::kPrefix);
+  ASSERT_EQ(c.studies.size(), 4u);
+  EXPECT_EQ(c.studies[0].patient, "patient001");
+  EXPECT_EQ(c.studies[1].patient, "patient001");
+  EXPECT_EQ(c.studies[2].patient, "patient002");
+  EXPECT_EQ(c.studies[3].patient, "patient003");
+  EXPECT_EQ(c.studies[1].targets, (std::vector<float>{1, 0}));
+  EXPECT_EQ(c.studies[2].targets, (std::vector<float>{0, 1}));
+  // Folds hold patients: both studies of patient001 land in one fold.
+  const auto splits = make_patient_splits(c, 3, 1337);
+  size_t held_out = 0;
+  for (const auto& f : splits.test_patients) held_out += f.size();
+  EXPECT_EQ(held_out, 3u);
+
+  // The other rules, chosen explicitly.
+  o.patient_from = PatientFrom::kStudy;
+  EXPECT_EQ(read_clinical_table(dir / "clini.csv", o).studies[1].patient, "patient001_ct2");
+  o.patient_from = PatientFrom::kColumn;
+  EXPECT_THROW(read_clinical_table(dir / "clini.csv", o), CorruptData);  // there is no patient_id column
+  o.patient_from = PatientFrom::kAuto;
+  o.index_given = true;
+  EXPECT_EQ(read_clinical_table(dir / "clini.csv", o).patient_from, PatientFrom::kIndex);
+  // A separator other than ','.
+  std::ofstream(dir / "semi.csv") << "image;patient_id;liver;lung\ns1;p9;0;1\n";
+  o.separator = ';';
+  const auto semi = read_clinical_table(dir / "semi.csv", o);
+  EXPECT_EQ(semi.patient_from, PatientFrom::kColumn);
+  EXPECT_EQ(semi.studies[0].patient, "p9");
+  o.separator = ',';
+  EXPECT_THROW(read_clinical_table(dir / "semi.csv", o), CorruptData);  // no 'image' column with ','
   fs::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 #include "worker/crossval/cohort.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_set>
 
 #include "common/check.h"
@@ -13,25 +14,45 @@ namespace {
 
 float parse_binary(const std::string& text, const CsvReader& reader, const CsvRow& row, const std::string& column,
                    const std::string& study) {
-  const auto v = parse_double(text);
-  if (!v || (*v != 0.0 && *v != 1.0)) {
-    throw InvalidArgument(fmt::format("{}: study '{}', column '{}': label must be 0 or 1, got '{}'",
+  const auto v = parse_binary_label(text);
+  if (!v) {
+    throw InvalidArgument(fmt::format("{}: study '{}', column '{}': label must be 0/1 or no/yes, got '{}'",
                                       reader.where(row), study, column, text));
   }
-  return static_cast<float>(*v);
+  return *v ? 1.0f : 0.0f;
 }
 
 }  // namespace
 
 Cohort read_clinical_table(const std::filesystem::path& csv, const ClinicalOptions& o) {
-  CsvReader reader(csv);
+  CsvReader reader(csv, o.separator);
   const size_t study_col = reader.require_column(o.study_column);
-  const auto patient_col = reader.column(o.patient_column);
-  if (!patient_col) {
-    spdlog::warn("{}: no '{}' column; every study is treated as its own patient (folds are then by study)",
-                 csv.string(), o.patient_column);
-  }
+  std::optional<size_t> patient_col = reader.column(o.patient_column);
   Cohort cohort;
+  cohort.patient_from = o.patient_from;
+  if (cohort.patient_from == PatientFrom::kAuto) {
+    cohort.patient_from = patient_col ? PatientFrom::kColumn : o.index_given ? PatientFrom::kIndex : PatientFrom::kPrefix;
+  }
+  switch (cohort.patient_from) {
+    case PatientFrom::kColumn:
+      patient_col = reader.require_column(o.patient_column);
+      spdlog::info("{}: patient of each study from column '{}' (patient_from: column)", csv.string(), o.patient_column);
+      break;
+    case PatientFrom::kPrefix:
+      spdlog::info("{}: no '{}' column; patient of each study = its id up to the first '_', CLEAR's rule "
+                   "(patient_from: prefix; --patient-from study folds by study)",
+                   csv.string(), o.patient_column);
+      break;
+    case PatientFrom::kIndex:
+      spdlog::info("{}: patient of each study from the slice index (patient_from: index)", csv.string());
+      break;
+    default:
+      spdlog::warn("{}: every study is treated as its own patient (patient_from: study): a patient's studies may "
+                   "sit in both training and test folds",
+                   csv.string());
+      break;
+  }
+  if (cohort.patient_from != PatientFrom::kColumn) patient_col.reset();
   std::vector<size_t> label_cols;
   std::optional<size_t> cat_col;
   if (!o.categorical.empty()) {
@@ -66,7 +87,9 @@ Cohort read_clinical_table(const std::filesystem::path& csv, const ClinicalOptio
     if (!seen.insert(s.id).second) {
       throw CorruptData(fmt::format("{}: study '{}' appears twice", reader.where(row), s.id));
     }
-    s.patient = patient_col ? field(*patient_col) : s.id;
+    s.patient = patient_col                                   ? field(*patient_col)
+                : cohort.patient_from == PatientFrom::kPrefix ? patient_prefix(s.id)
+                                                              : s.id;
     if (s.patient.empty()) {
       throw CorruptData(fmt::format("{}: study '{}' has an empty '{}'", reader.where(row), s.id, o.patient_column));
     }
@@ -101,6 +124,8 @@ Cohort read_clinical_table(const std::filesystem::path& csv, const ClinicalOptio
   }
   return cohort;
 }
+
+std::string patient_prefix(const std::string& study_id) { return study_id.substr(0, study_id.find('_')); }
 
 std::string slice_stem(const std::string& name) {
   std::string s = name;

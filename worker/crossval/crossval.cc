@@ -67,7 +67,6 @@ std::map<std::string, std::set<std::string>> load_key_slices(const fs::path& csv
   return keys;
 }
 
-bool has_column(const fs::path& csv, const std::string& column) { return CsvReader(csv).column(column).has_value(); }
 
 void write_skipped(const fs::path& path, const std::vector<SkippedStudy>& skipped) {
   std::ostringstream out;
@@ -259,11 +258,17 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext
   ClinicalOptions co;
   co.study_column = spec.study_column;
   co.patient_column = spec.patient_column;
+  co.patient_from = spec.patient_from;
+  co.index_given = !spec.db.empty();
+  co.separator = parse_csv_separator(spec.csv_separator, "crossval: csv_separator");
   co.labels = spec.labels;
   co.categorical = spec.categorical;
   Cohort cohort = read_clinical_table(spec.clini_csv, co);
-  const auto keys = load_key_slices(spec.key_slices_csv, spec.db, &cohort,
-                                    !spec.db.empty() && !has_column(spec.clini_csv, spec.patient_column));
+  if (cohort.patient_from == stages::PatientFrom::kIndex && spec.db.empty()) {
+    throw InvalidArgument("crossval: --patient-from index needs --db");
+  }
+  const auto keys =
+      load_key_slices(spec.key_slices_csv, spec.db, &cohort, cohort.patient_from == stages::PatientFrom::kIndex);
 
   const fs::path splits_path = spec.out_dir / "splits.json";
   FoldSplits splits;
@@ -272,6 +277,7 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext
     // of one run shares them (deploy reads folds and models from here).
     CrossvalSpec resolved = spec;
     resolved.fold = -1;
+    resolved.patient_from = cohort.patient_from;  // the rule this run used, never auto
     write_file_atomic(spec.out_dir / "crossval.resolved.yaml", YAML::Dump(stages::to_yaml(resolved)) + "\n");
     splits = load_or_make_splits(splits_path, cohort, spec.folds, spec.seed);
   }
@@ -378,6 +384,11 @@ DeploySummary run_deploy(const DeploySpec& spec, const stages::RankContext& ctx)
   ClinicalOptions co;
   co.study_column = trained.study_column;
   co.patient_column = trained.patient_column;
+  // The trained run's rule, except that a test table may lack its column.
+  co.patient_from = trained.patient_from == stages::PatientFrom::kColumn ? stages::PatientFrom::kAuto
+                                                                         : trained.patient_from;
+  co.index_given = !spec.db.empty();
+  co.separator = parse_csv_separator(spec.csv_separator, "deploy: csv_separator");
   co.targets_optional = true;
   Cohort cohort;
   if (trained.categorical.empty()) {
@@ -406,7 +417,7 @@ DeploySummary run_deploy(const DeploySpec& spec, const stages::RankContext& ctx)
     }
   }
   const auto keys = load_key_slices(spec.key_slices_csv, spec.db, &cohort,
-                                    !spec.db.empty() && !has_column(spec.clini_csv, co.patient_column));
+                                    !spec.db.empty() && cohort.patient_from == stages::PatientFrom::kIndex);
   const FeatureBank bank =
       FeatureBank::load(cohort, spec.features_dir, keys, threads, models.front().model->options().in_dim);
   write_skipped(spec.out_dir / "skipped-studies.csv", bank.skipped());

@@ -65,7 +65,8 @@ double global_mean(double v, Communicator& comm) {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const PretrainPlan& plan, std::vector<torch::Tensor> params) {
   if (plan.spec.optimizer == OptimizerKind::kLars) {
-    return std::make_unique<Lars>(params, LarsOptions(plan.lr).weight_decay(plan.spec.weight_decay));
+    return std::make_unique<Lars>(
+        params, LarsOptions(plan.lr).weight_decay(plan.spec.weight_decay).momentum(plan.spec.momentum));
   }
   return std::make_unique<torch::optim::AdamW>(
       params, torch::optim::AdamWOptions(plan.lr).weight_decay(plan.spec.weight_decay));
@@ -255,6 +256,11 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
       }
       if (lead) spdlog::info("resuming from {} at epoch {} step {}", from.string(), pos.epoch, pos.step);
     }
+  }
+  if (pos.from.empty() && spec.start_epoch > 0) {
+    // main_moco's --start-epoch: the schedules begin at that epoch.
+    pos.epoch = spec.start_epoch;
+    if (lead) spdlog::info("pretrain: nothing resumed; starting at epoch {} (--start-epoch)", pos.epoch);
   }
 
   data::LoaderSpec lspec;
