@@ -8,7 +8,10 @@ namespace radclear::runner {
 
 Result<StageReport> run_crossval(const stages::CrossvalSpec& spec, stages::RankContext& ctx) {
   return guarded([&] {
-    const auto s = crossval::run_crossval(spec, ctx);
+    // The launcher's --quiet (a worker group's, the quickstart's) silences the bars too.
+    stages::CrossvalSpec quiet = spec;
+    quiet.progress = spec.progress && ctx.show_progress;
+    const auto s = crossval::run_crossval(quiet, ctx);
     StageReport report;
     report.stage = stages::CrossvalSpec::kStage;
     if (s.cancelled) report.outcome = stages::Outcome::kCancelled;
@@ -25,7 +28,9 @@ Result<StageReport> run_deploy(const stages::DeploySpec& spec, stages::RankConte
     StageReport report;
     report.stage = stages::DeploySpec::kStage;
     if (!ctx.is_root()) return report;  // one process evaluates every fold model
-    const auto s = crossval::run_deploy(spec, ctx);
+    stages::DeploySpec quiet = spec;
+    quiet.progress = spec.progress && ctx.show_progress;
+    const auto s = crossval::run_deploy(quiet, ctx);
     report.summary = fmt::format("deploy: {} models on {} studies; results in {}", s.models, s.studies,
                                  spec.out_dir.string());
     return report;
