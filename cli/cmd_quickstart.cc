@@ -133,7 +133,7 @@ Runner setup_quickstart(CLI::App& app) {
   app.add_flag("--quiet", *quiet, "No progress bars");
   app.footer(
       "Generates a data set, pretrains a small encoder with LeCL, extracts features with two CT windows and\n"
-      "cross-validates ABMIL on the lesion-location labels; about 12 minutes on 2 cores. A rerun resumes.\n"
+      "cross-validates ABMIL on the lesion-location labels; 13 to 16 minutes on 2 cores. A rerun resumes.\n"
       "Example:\n  radclear quickstart --out quickstart\n  radclear quickstart --out qs2 --ranks 2");
   return [flags, quiet] { return run_quickstart(flags->resolve(), *quiet); };
 }
