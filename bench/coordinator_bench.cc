@@ -17,7 +17,6 @@
 // 1,000 workers at one heartbeat per 5 s are 200 heartbeats/s: the share of
 // one core is 200 x (CPU seconds per heartbeat); core_share_* print it as a
 // fraction of one core (0.05 = the 5% budget).
-#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,12 +42,6 @@ namespace radclear::coordinator {
 namespace {
 
 namespace fs = std::filesystem;
-
-double cpu_seconds(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
 
 fs::path temp_dir(const char* what) {
   std::random_device rd;

@@ -12,11 +12,16 @@
 #include <string>
 #include <thread>
 
+#include <time.h>
+
 #include "common/status.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/server.h"
 
 namespace radclear::coordinator {
+
+// CPU seconds of `clock` (CLOCK_PROCESS_CPUTIME_ID, a thread's clock).
+double cpu_seconds(clockid_t clock);
 
 // `trials` x `jobs_per_trial` independent extract jobs with small payloads.
 SweepSubmission flat_sweep(const std::string& sweep, int trials, int jobs_per_trial, int offset = 0);
