@@ -25,6 +25,8 @@ const std::vector<ArchInfo>& arch_infos() {
       {"swin", "swin", 768, 224},  // CLEAR's name: Swin-T
       {"swin_small", "swin", 768, 224},
       {"swin_base", "swin", 1024, 224},
+      {"swin_tiny_256", "swin", 768, 256},
+      {"swin_small_256", "swin", 768, 256},
   };
   return table;
 }

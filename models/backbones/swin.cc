@@ -251,6 +251,10 @@ void register_swin_backbones(BackboneRegistry& registry) {
       {{"swin", 96, {2, 2, 6, 2}, {3, 6, 12, 24}}, "alias of swin_tiny (CLEAR's --arch swin, torchvision swin_t)"},
       {{"swin_small", 96, {2, 2, 18, 2}, {3, 6, 12, 24}}, "Swin-S, window 7, torchvision layout (49.6M)"},
       {{"swin_base", 128, {2, 2, 18, 2}, {4, 8, 16, 32}}, "Swin-B, window 7, torchvision layout (87.8M)"},
+      // CLEAR lists these names but never builds them. Swin v1 at 256 px
+      // (64/32/16/8 token maps) with window 8, which divides every map.
+      {{"swin_tiny_256", 96, {2, 2, 6, 2}, {3, 6, 12, 24}, 8}, "Swin-T, window 8, for --image-size 256 (28.3M)"},
+      {{"swin_small_256", 96, {2, 2, 18, 2}, {3, 6, 12, 24}, 8}, "Swin-S, window 8, for --image-size 256 (49.6M)"},
   };
   for (const auto& v : variants) {
     const SwinConfig config = v.config;

@@ -248,9 +248,13 @@ class MambaOut(nn.Module):
 class TorchvisionSwin(nn.Module):
     """torchvision's Swin itself (stochastic depth is off in eval), forward_features = pooled features."""
 
-    def __init__(self, name, num_classes):
+    def __init__(self, name, num_classes, **config):
         super().__init__()
-        self.net = getattr(torchvision.models, name)(num_classes=num_classes)
+        if config:  # a variant torchvision has no builder for (window 8 at 256 px)
+            self.net = torchvision.models.swin_transformer.SwinTransformer(
+                patch_size=[4, 4], num_classes=num_classes, stochastic_depth_prob=0.2, **config)
+        else:
+            self.net = getattr(torchvision.models, name)(num_classes=num_classes)
 
     def forward_features(self, x):
         n = self.net
@@ -297,6 +301,11 @@ MODELS = {
     "swin_tiny": (lambda s, n: TorchvisionSwin("swin_t", n), 64),
     "swin_small": (lambda s, n: TorchvisionSwin("swin_s", n), 64),
     "swin_base": (lambda s, n: TorchvisionSwin("swin_b", n), 64),
+    # CLEAR's swin_*_256: window 8; at 64 px the 16x16 map holds 2x2 windows.
+    "swin_tiny_256": (lambda s, n: TorchvisionSwin(None, n, embed_dim=96, depths=[2, 2, 6, 2],
+                                                   num_heads=[3, 6, 12, 24], window_size=[8, 8]), 64),
+    "swin_small_256": (lambda s, n: TorchvisionSwin(None, n, embed_dim=96, depths=[2, 2, 18, 2],
+                                                    num_heads=[3, 6, 12, 24], window_size=[8, 8]), 64),
 }
 
 

@@ -28,6 +28,8 @@ const std::map<std::string, int64_t> kParamCounts = {
     {"mambaout_small", 48488072}, {"mambaout_base", 84813092},  {"resnet50", 25557032},
     {"swin_tiny", 28288354},      {"swin_small", 49606258},     {"swin_base", 87768224},
     {"swin", 28288354},  // CLEAR's --arch swin: Swin-T, torchvision swin_t
+    // torchvision's SwinTransformer with window_size [8, 8] (larger bias tables).
+    {"swin_tiny_256", 28296082},  {"swin_small_256", 49622050},
 };
 
 const std::map<std::string, int64_t> kFeatureDims = {
@@ -35,6 +37,7 @@ const std::map<std::string, int64_t> kFeatureDims = {
     {"vit_conv_base", 768},  {"mambaout_femto", 288}, {"mambaout_kobe", 288},  {"mambaout_tiny", 576},
     {"mambaout", 576},       {"mambaout_small", 576}, {"mambaout_base", 768},  {"resnet50", 2048},
     {"swin_tiny", 768},      {"swin_small", 768},     {"swin_base", 1024},     {"swin", 768},
+    {"swin_tiny_256", 768},  {"swin_small_256", 768},
 };
 
 int64_t count_params(const torch::nn::Module& m) {
