@@ -62,6 +62,10 @@ struct CrossvalSpec {
   // at deployment). CLEAR feeds raw features. Default: true.
   bool standardize = true;
   int folds = 5;                      // patient-level folds. Default: 5
+  // Folds to use instead of making them: CLEAR's fold directory (fold-k/
+  // valid.csv holds fold k's held-out studies) or another run's splits.json.
+  // Copied into <out>/splits.json by the first run. Default: none.
+  std::filesystem::path splits_from;
   // -1: every fold, then the pooled stats (stats.csv); k: only fold k, no
   // aggregation (a coordinator fold job). Finished folds are skipped, so a
   // run with -1 after every fold job only aggregates. Default: -1.
@@ -107,6 +111,7 @@ struct CrossvalSpec {
     v(s.dropout, Field("dropout", "Head dropout").at_least(0));
     v(s.standardize, Field("standardize", "Standardise features with the training folds' mean and std (true/false)"));
     v(s.folds, Field("folds", "Patient-level folds").at_least(2));
+    v(s.splits_from, Field("splits_from", "Bring the folds: CLEAR's fold directory (fold-k/valid.csv) or a splits.json"));
     v(s.fold, Field("fold", "Only this fold (0..folds-1), no aggregation; -1: every fold and the stats").at_least(-1));
     v(s.bag_size, Field("bag_size", "Instances per bag (pad / subsample)").at_least(1));
     v(s.batch_size, Field("batch_size", "Bags per step").at_least(1));

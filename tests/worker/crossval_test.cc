@@ -1,7 +1,9 @@
 // End-to-end crossval / deploy on tiny synthetic features, resume
 // behaviour, bad input, and the two-rank run (under mpirun).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -115,6 +117,60 @@ TEST(Crossval, ClearTableWithoutPatientColumnFoldsByImagePrefix) {
   }
   EXPECT_EQ(fold_of.size(), studies_of.size());  // one entry per patient, none per study
   for (const auto& [patient, n] : studies_of) EXPECT_TRUE(fold_of.count(patient)) << patient;
+  fs::remove_all(dir);
+}
+
+// CLEAR's own folds (fold-k/valid.csv, as its train_crossval.py writes
+// them) are brought with --splits-from: splits.json holds exactly them, and
+// a rerun against changed folds is refused instead of mixing two splits.
+TEST(Crossval, BringsClearFoldDirectories) {
+  const auto dir = temp_dir("clear_folds");
+  SyntheticOptions so;
+  so.patients = 9;
+  write_synthetic_cohort(dir, so);
+  auto write_folds = [&](int moved_patient) {
+    std::ifstream in(dir / "clini.csv");
+    std::string header, line;
+    std::getline(in, header);
+    std::vector<std::vector<std::string>> rows;
+    while (std::getline(in, line)) rows.push_back(split_csv_line(line));  // image,patient_id,a,b
+    for (int f = 0; f < 3; ++f) {
+      const fs::path fold = dir / "clear" / ("fold-" + std::to_string(f));
+      fs::create_directories(fold);
+      std::ofstream train(fold / "train.csv"), valid(fold / "valid.csv");
+      train << header << ",patient\n";
+      valid << header << ",patient\n";
+      for (const auto& r : rows) {
+        const int p = std::stoi(r[1].substr(1));
+        const int home = p == moved_patient ? (p + 1) % 3 : p % 3;
+        (home == f ? valid : train) << csv_join(r) << "," << r[1] << "\n";
+      }
+    }
+  };
+  write_folds(-1);
+  auto spec = fast_spec(dir, "out");
+  spec.folds = 3;
+  spec.splits_from = dir / "clear";
+  spec.fold = 0;
+  spec.epochs = 1;
+  spec.bootstrap = 0;
+  spec.attention_plots = 0;
+  run_crossval(spec);
+  const auto splits = nlohmann::json::parse(slurp(spec.out_dir / "splits.json"));
+  ASSERT_EQ(splits["test_patients"].size(), 3u);
+  for (int f = 0; f < 3; ++f) {
+    std::vector<std::string> expected;
+    for (int p = f; p < 9; p += 3) expected.push_back("P" + std::to_string(p));
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(splits["test_patients"][f].get<std::vector<std::string>>(), expected) << "fold " << f;
+  }
+  write_folds(4);
+  try {
+    run_crossval(spec);
+    ADD_FAILURE() << "changed folds were accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("holds other folds than"));
+  }
   fs::remove_all(dir);
 }
 

@@ -21,6 +21,7 @@
 #include "worker/crossval/feature_bank.h"
 #include "worker/crossval/input_scaler.h"
 #include "worker/crossval/report.h"
+#include "worker/crossval/clear_folds.h"
 #include "worker/crossval/splits.h"
 #include "worker/crossval/train.h"
 #include "worker/device.h"
@@ -137,6 +138,21 @@ void plot_fold_attention(const fs::path& dir, const FeatureBank& bank, const std
 struct FoldOutcome {
   enum Kind { kTrained, kPredicted, kSkipped } kind = kTrained;
 };
+
+// --splits-from: the first run copies the brought folds into splits.json; a
+// rerun checks that they are still the same folds.
+void bring_splits_once(const CrossvalSpec& spec, const Cohort& cohort, const fs::path& splits_path) {
+  const FoldSplits brought = bring_splits(spec.splits_from, cohort, spec.folds, spec.study_column);
+  if (!fs::exists(splits_path)) {
+    save_splits(splits_path, brought);
+    size_t patients = 0;
+    for (const auto& f : brought.test_patients) patients += f.size();
+    spdlog::info("crossval: {} folds over {} patients from {}", brought.folds, patients, spec.splits_from.string());
+  } else if (load_splits(splits_path).test_patients != brought.test_patients) {
+    throw InvalidArgument(fmt::format("{} holds other folds than {}; use another --out or delete it",
+                                      splits_path.string(), spec.splits_from.string()));
+  }
+}
 
 FoldOutcome run_fold(const CrossvalSpec& spec, const Compute& compute, const Cohort& cohort, const FoldSplits& splits,
                      const FeatureBank& bank,
@@ -279,6 +295,7 @@ CrossvalSummary run_crossval(const CrossvalSpec& spec, const stages::RankContext
     resolved.fold = -1;
     resolved.patient_from = cohort.patient_from;  // the rule this run used, never auto
     write_file_atomic(spec.out_dir / "crossval.resolved.yaml", YAML::Dump(stages::to_yaml(resolved)) + "\n");
+    if (!spec.splits_from.empty()) bring_splits_once(spec, cohort, splits_path);
     splits = load_or_make_splits(splits_path, cohort, spec.folds, spec.seed);
   }
   barrier();

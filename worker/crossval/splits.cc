@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -157,6 +158,27 @@ FoldSplits load_splits(const std::filesystem::path& path) {
   }
 }
 
+void check_splits_cover(const FoldSplits& splits, const Cohort& cohort, const std::string& origin,
+                        const std::string& fix) {
+  std::map<std::string, int> fold_of;
+  for (int f = 0; f < static_cast<int>(splits.test_patients.size()); ++f) {
+    for (const auto& p : splits.test_patients[f]) {
+      const auto [it, fresh] = fold_of.emplace(p, f);
+      if (!fresh) {
+        throw InvalidArgument(
+            fmt::format("{}: patient '{}' is held out in folds {} and {}; {}", origin, p, it->second, f, fix));
+      }
+    }
+  }
+  for (const auto& st : cohort.studies) {
+    if (!fold_of.count(st.patient)) {
+      throw InvalidArgument(fmt::format("{}: patient '{}' (study '{}', line {} of the clinical table) is held out "
+                                        "in no fold; {}",
+                                        origin, st.patient, st.id, st.csv_line, fix));
+    }
+  }
+}
+
 FoldSplits load_or_make_splits(const std::filesystem::path& path, const Cohort& cohort, int folds, uint64_t seed) {
   if (!std::filesystem::exists(path)) {
     auto s = make_patient_splits(cohort, folds, seed);
@@ -168,15 +190,8 @@ FoldSplits load_or_make_splits(const std::filesystem::path& path, const Cohort& 
     throw InvalidArgument(fmt::format("{} has {} folds but {} were asked for; delete it to make a new split",
                                       path.string(), s.folds, folds));
   }
-  std::set<std::string> known;
-  for (const auto& f : s.test_patients) known.insert(f.begin(), f.end());
-  for (const auto& st : cohort.studies) {
-    if (!known.count(st.patient)) {
-      throw InvalidArgument(fmt::format("{} does not contain patient '{}' (study '{}'); the cohort changed since "
-                                        "the split was made: delete it (and the fold outputs) to start over",
-                                        path.string(), st.patient, st.id));
-    }
-  }
+  check_splits_cover(s, cohort, path.string(),
+                     "the cohort changed since the split was made: delete it and the fold outputs to start over");
   return s;
 }
 

@@ -35,8 +35,13 @@ void save_splits(const std::filesystem::path& path, const FoldSplits& splits);
 // Throws CorruptData naming the file on a malformed file.
 FoldSplits load_splits(const std::filesystem::path& path);
 
+// Throws InvalidArgument naming `origin`, ending with `fix`, when a cohort
+// patient is held out in no fold or a patient in two folds.
+void check_splits_cover(const FoldSplits& splits, const Cohort& cohort, const std::string& origin,
+                        const std::string& fix);
+
 // Loads `path` when it exists (checking that it covers every patient of the
-// cohort and has `folds` folds, else throws FailedPrecondition-style
+// cohort once and has `folds` folds, else throws
 // InvalidArgument telling to delete it), else makes and saves it.
 FoldSplits load_or_make_splits(const std::filesystem::path& path, const Cohort& cohort, int folds, uint64_t seed);
 
