@@ -26,6 +26,7 @@
 #include "models/backbones/backbone.h"
 #include "models/layers/autocast.h"
 #include "worker/comm/communicator.h"
+#include "worker/device.h"
 #include "worker/extract/encoder.h"
 #include "worker/extract/extractor.h"
 #include "worker/extract/feature_agreement.h"
@@ -36,19 +37,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Slices/s of forward_features alone: batches of `rows` random images, at
-// least `seconds` after one warm-up batch.
+// Slices/s of forward_features alone: batches of `rows` random images on
+// `device`, at least `seconds` after one warm-up batch (a GPU is synchronised
+// before the clock is read: its kernels run asynchronously).
 double model_only_slices_per_s(const worker::LoadedEncoder& enc, int64_t rows, int64_t windows, double seconds,
-                               Precision precision) {
+                               const torch::Device& device, Precision precision) {
   c10::InferenceMode guard;
-  models::AutocastScope autocast(c10::DeviceType::CPU, precision);
-  const torch::Tensor x = torch::randn({rows, 3, enc.image_size, enc.image_size});
+  models::AutocastScope autocast(device.type(), precision);
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());
+  };
+  enc.model->to(device);
+  const torch::Tensor x = torch::randn({rows, 3, enc.image_size, enc.image_size}, torch::Device(device));
   enc.model->forward_features(x);
+  sync();
   int64_t done = 0;
   const auto t0 = std::chrono::steady_clock::now();
   double elapsed = 0;
   while (elapsed < seconds) {
     enc.model->forward_features(x);
+    sync();
     done += rows;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
@@ -75,6 +83,7 @@ Runner setup_bench_extract(CLI::App& app) {
     std::string script = "scripts/bench/extract_ref.py";
     int64_t python_studies = 0;
     std::string precision = "fp32";
+    std::string device = "auto";
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -88,7 +97,9 @@ Runner setup_bench_extract(CLI::App& app) {
   app.add_option("--batch-size", s.batch_size, "Rows per forward pass")->capture_default_str();
   app.add_option("--image-size", s.image_size, "Encoder input size (0: the checkpoint's)")->capture_default_str();
   app.add_option("--precision", f->precision,
-                 "Encoder arithmetic: fp32 or bf16 (then fp32 runs too, for the speed-up and the row cosine)")
+                 "Encoder arithmetic: fp32, bf16 or fp16 (CUDA); not fp32: the fp32 run follows, for the speed-up and the row cosine")
+      ->capture_default_str();
+  app.add_option("--device", f->device, "auto, cpu, cuda or cuda:N (as radclear extract; the Python loop stays on the CPU)")
       ->capture_default_str();
   app.add_option("--seconds", f->seconds, "Minimum time of the model-only measurement")->capture_default_str();
   app.add_option("--python", f->python,
@@ -102,6 +113,12 @@ Runner setup_bench_extract(CLI::App& app) {
       "Example:\n"
       "  radclear bench extract --db demo.index --data demo --checkpoint run/ckpt.pth.tar --python /usr/bin/python3");
   return [f] {
+    worker::ExtractSpec spec = f->spec;
+    // The device first: a GPU that is not there fails before any work.
+    spec.device = stages::DeviceChoice::parse(f->device);
+    spec.precision = stages::parse_enum<Precision>(f->precision);
+    const torch::Device device = worker::resolve_device(spec.device, 0, "bench extract");
+    worker::check_precision(device, spec.precision, "bench extract", true);
     std::random_device rd;
     const fs::path scratch = fs::temp_directory_path() / fmt::format("radclear_bench_extract_{}", rd());
     fs::create_directories(scratch);
@@ -112,7 +129,6 @@ Runner setup_bench_extract(CLI::App& app) {
         fs::remove_all(p, ec);
       }
     } cleanup{scratch};
-    worker::ExtractSpec spec = f->spec;
     fs::copy(spec.db, scratch / "index", fs::copy_options::recursive);
     spec.db = scratch / "index";
     spec.out = scratch / "features";
@@ -121,14 +137,12 @@ Runner setup_bench_extract(CLI::App& app) {
     const int threads = hardware_threads();
     at::set_num_threads(threads);
     set_openblas_threads(threads);  // as run_extract does
-    spec.device = stages::DeviceChoice::parse("cpu");
-    spec.precision = stages::parse_enum<Precision>(f->precision);
     const auto enc = worker::load_encoder(spec.checkpoint, spec.arch, spec.image_size);
     // No --windows: the checkpoint's, else the reference's two (as run_extract
     // chooses), so the Python loop and the rows per slice match.
     if (spec.windows.empty()) spec.windows = enc.windows.empty() ? stages::kDefaultExtractWindows : enc.windows;
     const auto windows = static_cast<int64_t>(spec.windows.size());
-    const double model_only = model_only_slices_per_s(enc, spec.batch_size, windows, f->seconds, spec.precision);
+    const double model_only = model_only_slices_per_s(enc, spec.batch_size, windows, f->seconds, device, spec.precision);
 
     auto comm = worker::make_local_communicator();
     worker::ExtractOptions options;
@@ -147,6 +161,7 @@ Runner setup_bench_extract(CLI::App& app) {
     }
 
     nlohmann::json out = {{"arch", enc.arch},
+                          {"device", device.str()},
                           {"precision", precision_name(spec.precision)},
                           {"image_size", enc.image_size},
                           {"windows", windows},
@@ -184,9 +199,9 @@ Runner setup_bench_extract(CLI::App& app) {
     if (f->json) {
       std::printf("%s\n", out.dump().c_str());
     } else {
-      std::printf("extract %s, %lld px, %lld windows, %d threads, batch %lld rows, %s\n", enc.arch.c_str(),
+      std::printf("extract %s, %lld px, %lld windows, %d threads, batch %lld rows, %s on %s\n", enc.arch.c_str(),
                   static_cast<long long>(enc.image_size), static_cast<long long>(windows), threads,
-                  static_cast<long long>(spec.batch_size), precision_name(spec.precision));
+                  static_cast<long long>(spec.batch_size), precision_name(spec.precision), device.str().c_str());
       std::printf("  model only (random tensors) %8.2f slices/s\n", model_only);
       std::printf("  end to end (%lld studies)    %8.2f slices/s = %.1f%% of model only\n",
                   static_cast<long long>(r.studies_done), r.slices_per_second, 100 * r.slices_per_second / model_only);
