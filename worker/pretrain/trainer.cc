@@ -28,12 +28,16 @@
 #include "storage/checkpoint/optimizer_state.h"
 #include "models/layers/autocast.h"
 #include "models/layers/batch_norm.h"
+#include "models/layers/loss_scaler.h"
 #include "worker/device.h"
 #include "worker/grad_sync/comm_reducer.h"
 #include "worker/grad_sync/grad_syncer.h"
 #include "worker/pretrain/epoch_samples.h"
 #include "worker/pretrain/lars.h"
 #include "worker/pretrain/pretext_metrics.h"
+#if RADCLEAR_HAVE_NCCL
+#include "worker/comm/nccl_communicator.h"
+#endif
 
 namespace radclear::worker {
 namespace fs = std::filesystem;
@@ -56,6 +60,45 @@ torch::Tensor allgather_rows(const torch::Tensor& local, Communicator& comm) {
   auto out = torch::empty(sizes, src.options());
   comm.allgather(src.data_ptr(), out.data_ptr(), static_cast<size_t>(src.numel()), comm_dtype(src));
   return out;
+}
+
+// The communicator for tensor collectives (weights, keys, gradients): NCCL
+// for CUDA tensors across ranks, else `host` (MPI or the world of one).
+// Scalars and BatchNorm statistics always go through host memory and `host`.
+Communicator& tensor_communicator(const torch::Device& device, Communicator& host,
+                                  std::unique_ptr<Communicator>& owned) {
+  if (device.is_cpu() || host.world() == 1) return host;
+#if RADCLEAR_HAVE_NCCL
+  owned = std::make_unique<NcclCommunicator>(host, device.has_index() ? device.index() : 0);
+  return *owned;
+#else
+  throw InvalidArgument(fmt::format(
+      "pretrain: {} ranks on {} need NCCL to exchange CUDA tensors, and this radclear was built without it: "
+      "install NCCL (libnccl-dev, or the one under RADCLEAR_CUDA_ROOT) and rerun scripts/setup.sh, or use --device cpu",
+      host.world(), device.str()));
+#endif
+}
+
+// A host batch tensor on the device: from pinned memory without blocking the
+// host (the copy is queued on the compute stream ahead of the step's kernels).
+torch::Tensor to_device(const torch::Tensor& t, const torch::Device& device) {
+  if (device.is_cpu()) return t;
+  return t.pin_memory().to(device, /*non_blocking=*/true);
+}
+
+// Optimizer state read from a checkpoint lives on the CPU; the step needs it
+// beside the parameters.
+void move_optimizer_state(torch::optim::Optimizer& opt, const torch::Device& device) {
+  if (device.is_cpu()) return;
+  for (auto& [key, state] : opt.state()) {
+    if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(state.get())) {
+      a->exp_avg(a->exp_avg().to(device));
+      a->exp_avg_sq(a->exp_avg_sq().to(device));
+      if (a->max_exp_avg_sq().defined()) a->max_exp_avg_sq(a->max_exp_avg_sq().to(device));
+    } else if (auto* l = dynamic_cast<LarsParamState*>(state.get())) {
+      l->mu(l->mu().to(device));
+    }
+  }
 }
 
 double global_mean(double v, Communicator& comm) {
@@ -176,20 +219,11 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   const PretrainSpec& spec = plan.spec;
   RADCLEAR_CHECK_EQ(comm.world(), plan.world, "plan made for another world size");
   const bool lead = comm.rank() == 0;
-  // The training loop runs on the CPU: the CUDA step is checked at the model
-  // level (scripts/gpu_check.sh) but the loop, its gradient sync and its
-  // checkpoints are not wired for CUDA tensors yet.
+  // The device first: a GPU that is not there fails before any work.
   const torch::Device device = resolve_device(spec.device, options.local_rank, "pretrain");
-  if (!device.is_cpu()) {
-    if (spec.device.kind != stages::DeviceChoice::Kind::kAuto) {
-      throw InvalidArgument(fmt::format(
-          "pretrain: --device {}: pretraining runs on the CPU in this version (the CUDA training step is checked by "
-          "scripts/gpu_check.sh, the training loop is not on CUDA yet); use --device cpu",
-          spec.device.str()));
-    }
-    if (lead) spdlog::warn("pretrain: a GPU is present but pretraining runs on the CPU in this version");
-  }
-  check_precision(torch::kCPU, spec.precision, "pretrain", false);
+  check_precision(device, spec.precision, "pretrain", false);
+  std::unique_ptr<Communicator> nccl;
+  Communicator& tensor_comm = tensor_communicator(device, comm, nccl);
   if (samples.empty()) throw InvalidArgument("pretrain: the index holds no slices to train on");
   samples = epoch_samples(spec, std::move(samples));
   set_openblas_threads(1);  // torch's OpenMP threads run the GEMMs (common/parallel.h)
@@ -201,9 +235,10 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   bopt.stop_grad_conv1 = spec.stop_grad_conv1;
   models::Moco moco([&] { return models::make_backbone(spec.arch, bopt); },
                     models::MocoOptions{spec.moco_dim, spec.moco_mlp_dim});
+  moco->to(device);
   moco->train();
-  if (spec.precision == Precision::kBFloat16) {
-    moco->set_bf16_backbones(true);
+  moco->set_backbone_precision(spec.precision);
+  if (spec.precision == Precision::kBFloat16 && device.is_cpu()) {
     if (lead && !models::cpu_has_native_bf16()) {
       spdlog::warn("pretrain: this CPU has no AVX512-BF16/AMX: bf16 is emulated, likely slower than fp32 and less "
                    "accurate (ResNet-50 gradients: cosine 0.84 to fp32's)");
@@ -212,7 +247,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
   auto all_params = moco->parameters();  // Python's order: optimizer state indexes match
   std::vector<torch::Tensor> state_tensors;
   for (auto& kv : models::named_state(*moco)) state_tensors.push_back(kv.value());
-  broadcast_from_rank0(state_tensors, comm);
+  broadcast_from_rank0(state_tensors, tensor_comm);
   // BatchNorm (projector, predictor, conv stems, ResNet) over the global batch.
   CommBatchStatsReducer bn_reducer(comm);
   models::set_batch_stats_reducer(*moco, comm.world() > 1 ? &bn_reducer : nullptr);
@@ -254,6 +289,7 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
           lars_state_from_py(*optimizer, all_params, *mu, from.string());
         }
       }
+      move_optimizer_state(*optimizer, device);
       if (lead) spdlog::info("resuming from {} at epoch {} step {}", from.string(), pos.epoch, pos.step);
     }
   }
@@ -292,7 +328,11 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
 
   BucketOptions bucket;
   bucket.cap_bytes = static_cast<size_t>(spec.bucket_cap_mb * (1 << 20));
-  GradSyncer syncer(trainable, trainable_names, comm, bucket);
+  GradSyncer syncer(trainable, trainable_names, tensor_comm, bucket);
+  // fp16 only: dynamic loss scaling (a pass-through otherwise).
+  models::LossScalerOptions scaler_options;
+  scaler_options.enabled = spec.precision == Precision::kFloat16;
+  models::LossScaler scaler(scaler_options);
   models::ContrastiveLossOptions loss_opt{spec.moco_t, spec.sampling == Sampling::kLesion ? spec.sample_weight : 0.0};
   const models::LrScheduleSpec lr_spec{plan.lr, spec.warmup_epochs, static_cast<double>(spec.epochs)};
   const bool lecl = loss_opt.sample_weight > 0;
@@ -370,13 +410,16 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
       m = spec.moco_m_cos ? models::momentum_at(frac, static_cast<double>(spec.epochs), spec.moco_m) : spec.moco_m;
       if (options.freeze_momentum_encoder) m = 1.0;
       set_lr(*optimizer, lr);
-      auto out = moco->forward(batch->view1, batch->view2, m);
-      auto k1 = allgather_rows(out.k1, comm), k2 = allgather_rows(out.k2, comm);
-      auto lesion = allgather_rows(batch->lesion, comm);
+      auto out = moco->forward(to_device(batch->view1, device), to_device(batch->view2, device), m);
+      auto k1 = allgather_rows(out.k1, tensor_comm), k2 = allgather_rows(out.k2, tensor_comm);
+      auto lesion = allgather_rows(to_device(batch->lesion, device), tensor_comm);
       auto loss = models::moco_total_loss(out.q1, out.q2, k1, k2, lesion, comm.rank(), loss_opt);
       optimizer->zero_grad();
-      loss.backward();
+      scaler.scale(loss).backward();
       const auto stats = syncer.finish();
+      // Averaged gradients are the same on every rank, so every rank agrees
+      // on an fp16 overflow and skips the same steps.
+      if (scaler.enabled() && !options.skip_optimizer_step) scaler.unscale(*optimizer);
       if (spec.grad_clip > 0) torch::nn::utils::clip_grad_norm_(trainable, spec.grad_clip);
       const double loss_value = global_mean(loss.item<double>(), comm);
       const double top1 = global_mean(
@@ -389,7 +432,10 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
                                 loss_value, epoch + 1, step, lr,
                                 result.last_checkpoint.empty() ? "none" : result.last_checkpoint.string()));
       }
-      if (!options.skip_optimizer_step) optimizer->step();
+      if (!options.skip_optimizer_step && !scaler.step(*optimizer) && lead) {
+        spdlog::info("pretrain: fp16 gradients overflowed at epoch {} step {}; step skipped, loss scale now {:g}",
+                     epoch + 1, step, scaler.scale_value());
+      }
       const auto t1 = std::chrono::steady_clock::now();
       const double dt = std::chrono::duration<double>(t1 - t0).count();
       wait_total += stats.wait_seconds;
