@@ -63,13 +63,26 @@ class IndexLogger : public rocksdb::Logger {
     const auto spd = level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::warn : spdlog::level::debug;
     if (!spdlog::default_logger_raw()->should_log(spd)) return;
     char line[1024];
-    std::vsnprintf(line, sizeof line, format, ap);
-    spdlog::log(spd, "index {}: rocksdb: {}", index_, line);
+    const int n = std::vsnprintf(line, sizeof line, format, ap);
+    std::string_view text(line, n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), sizeof line - 1));
+    while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    spdlog::log(spd, "index {}: rocksdb: {}", index_, text);
   }
 
  private:
   std::string index_;
 };
+
+// RocksDB writes its OPTIONS file to "OPTIONS-<n>.dbtmp" and renames it; a
+// failed write (a full disk) is only logged, and the temporary file stays.
+// Called while this process holds the index's lock, outside any options write.
+void remove_failed_options_files(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("OPTIONS-", 0) == 0 && e.path().extension() == ".dbtmp") std::filesystem::remove(e.path(), ec);
+  }
+}
 
 rocksdb::Slice as_slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view as_view(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
@@ -161,6 +174,7 @@ Result<std::unique_ptr<SliceIndex>> SliceIndex::Open(const std::filesystem::path
     return from_rocks(s, fmt::format("open index {}", path.string()));
   }
 
+  if (!options.read_only) remove_failed_options_files(path);
   std::unique_ptr<SliceIndex> index(new SliceIndex());
   index->path_ = path;
   index->read_only_ = options.read_only;
@@ -200,6 +214,7 @@ SliceIndex::~SliceIndex() {
     }
     cf_->all.clear();
   }
+  if (db_ && !read_only_) remove_failed_options_files(path_);  // still under the index's lock
   if (db_) db_->Close().PermitUncheckedError();
   db_.reset();
 }
