@@ -50,9 +50,9 @@ Status from_rocks(const rocksdb::Status& s, std::string_view what) {
 }
 
 // RocksDB's info log goes to radclear's log (debug level; its errors as
-// warnings) instead of a LOG file in the index directory: that
-// file grew by ~120 KB per open, and when writing it failed (a full disk, a
-// file-size limit) RocksDB's file writer aborted the process on the next line.
+// warnings) instead of a LOG file in the index directory: that file grew by
+// ~120 KB per open, and when writing it failed (a full disk, a file-size
+// limit) RocksDB's file writer aborted the process on the next line.
 class IndexLogger : public rocksdb::Logger {
  public:
   explicit IndexLogger(std::string index)
@@ -529,7 +529,9 @@ Status SliceIndex::Write(IndexBatch* batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   const rocksdb::Status s = db_->Write(wo, batch->batch_.get());
-  if (!s.ok()) return from_rocks(s, fmt::format("index {}: writing {} operations", path_.string(), batch->operations()));
+  if (!s.ok()) {
+    return from_rocks(s, fmt::format("index {}: writing {} operations", path_.string(), batch->operations()));
+  }
   batch->Clear();
   return Status::Ok();
 }

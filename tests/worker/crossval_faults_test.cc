@@ -109,13 +109,14 @@ TEST(CrossvalFaults, FailedWritesNameFileAndCauseLeaveNoPartialFileAndTheRerunEq
       if (fs::exists(spec.out_dir / f)) EXPECT_EQ(slurp(spec.out_dir / f), slurp(straight.out_dir / f)) << f;
     }
   }
-  std::printf("writes that failed under %zu limits: %s\n", limits.size(), fmt::format("{}", fmt::join(failed_files, ", ")).c_str());
+  const std::string failed_list = fmt::format("{}", fmt::join(failed_files, ", "));
+  std::printf("writes that failed under %zu limits: %s\n", limits.size(), failed_list.c_str());
   // splits.json, a model and a plot among the writes that failed.
-  EXPECT_TRUE(failed_files.count("splits.json")) << fmt::format("{}", fmt::join(failed_files, ", "));
-  EXPECT_TRUE(failed_files.count("fold-0/model.pt")) << fmt::format("{}", fmt::join(failed_files, ", "));
+  EXPECT_TRUE(failed_files.count("splits.json")) << failed_list;
+  EXPECT_TRUE(failed_files.count("fold-0/model.pt")) << failed_list;
   EXPECT_TRUE(std::any_of(failed_files.begin(), failed_files.end(),
                           [](const std::string& f) { return f.size() > 4 && f.substr(f.size() - 4) == ".png"; }))
-      << fmt::format("{}", fmt::join(failed_files, ", "));
+      << failed_list;
 
   const auto summary = run_crossval(spec);
   EXPECT_FALSE(summary.cancelled);
