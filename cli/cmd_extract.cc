@@ -1,14 +1,18 @@
 // `radclear extract` (per-study feature files, one process or under mpirun)
 // and `radclear features-stats` (feature sets and their completion).
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <memory>
 
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/exit_code.h"
 #include "cli/launch.h"
 #include "cli/spec_flags.h"
 #include "common/check.h"
+#include "common/parallel.h"
+#include "common/sha256.h"
 #include "stages/extract_spec.h"
 #include "storage/feature_index.h"
 #include "storage/index.h"
@@ -29,10 +33,65 @@ Runner setup_extract(CLI::App& app) {
   return [flags, quiet] { return launch(flags->resolve(), {*quiet}); };
 }
 
+namespace {
+
+// What is wrong with a finished study's file, "" when it is the file that
+// was written (size and SHA-256 as recorded).
+std::string check_feature_file(const std::filesystem::path& file, const storage::FeatureShardRecord& r) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return "is missing";
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec) return fmt::format("cannot be read: {}", ec.message());
+  if (size != r.file_size) return fmt::format("has {} bytes, {} were written", size, r.file_size);
+  try {
+    if (sha256_file(file) != r.file_sha256) return "has changed since it was written (SHA-256 differs)";
+  } catch (const Error& e) {
+    return fmt::format("cannot be read: {}", e.what());
+  }
+  return "";
+}
+
+// Rechecks every finished study's file of every set; returns the number
+// that fail, after naming them.
+int64_t verify_feature_files(storage::FeatureIndex& fi, const std::vector<storage::FeatureSetRecord>& sets) {
+  int64_t checked = 0, bad = 0;
+  for (const auto& set : sets) {
+    auto shards = fi.ShardsOfSet(set.set_id);
+    throw_if_error(shards.status());
+    std::vector<const storage::FeatureShardRecord*> records;
+    for (const auto& [study, r] : shards.value()) records.push_back(&r);
+    std::vector<std::string> problem(records.size());
+    parallel_for(static_cast<int64_t>(records.size()), 0, [&](int64_t i) {
+      problem[i] = check_feature_file(std::filesystem::path(set.out_dir) / records[i]->file, *records[i]);
+    });
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (problem[i].empty()) continue;
+      ++bad;
+      std::printf("%s %s (study %s of set %s)\n",
+                  (std::filesystem::path(set.out_dir) / records[i]->file).c_str(), problem[i].c_str(),
+                  records[i]->study_id.c_str(), set.set_id.c_str());
+    }
+    checked += static_cast<int64_t>(records.size());
+  }
+  std::printf("verify: %lld feature files checked (size and SHA-256 against the index), %lld failed\n",
+              static_cast<long long>(checked), static_cast<long long>(bad));
+  if (bad > 0) {
+    std::printf("rerun the same `radclear extract` command: it extracts again every study whose file no longer "
+                "matches\n");
+  }
+  return bad;
+}
+
+}  // namespace
+
 Runner setup_features_stats(CLI::App& app) {
   auto db = std::make_shared<std::string>();
+  auto verify = std::make_shared<bool>(false);
   app.add_option("--db", *db, "RocksDB slice index")->required();
-  return [db] {
+  app.add_flag("--verify", *verify,
+               "Recompute every finished study's feature file SHA-256 and compare it with the index; exit 1 when "
+               "any is missing or differs");
+  return [db, verify] {
     storage::IndexOptions opts;
     opts.read_only = true;
     opts.create_if_missing = false;
@@ -72,6 +131,7 @@ Runner setup_features_stats(CLI::App& app) {
                   set.checkpoint_path.c_str(), set.checkpoint_sha256.c_str(), static_cast<long long>(rows),
                   static_cast<double>(bytes) / 1e6, set.updated_utc.c_str());
     }
+    if (*verify && verify_feature_files(fi, sets.value()) > 0) return kExitFailed;
     return 0;
   };
 }

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <numeric>
@@ -153,15 +155,19 @@ void check_output_dir(const SynthSpec& spec) {
           spec.out.string()));
     }
     if (::access(spec.out.c_str(), W_OK) != 0) {
-      throw InvalidArgument(fmt::format("--out {} is not writable", spec.out.string()));
+      throw InvalidArgument(fmt::format("--out {} is not writable: {}", spec.out.string(), std::strerror(errno)));
     }
   } else {
     // The nearest existing ancestor must be writable.
     fs::path parent = fs::absolute(spec.out).parent_path();
     while (!parent.empty() && !fs::exists(parent, ec)) parent = parent.parent_path();
-    if (parent.empty() || !fs::is_directory(parent, ec) || ::access(parent.c_str(), W_OK) != 0) {
-      throw InvalidArgument(fmt::format("cannot create --out {}: {} is not writable", spec.out.string(),
+    if (parent.empty() || !fs::is_directory(parent, ec)) {
+      throw InvalidArgument(fmt::format("cannot create --out {}: {} is not a directory", spec.out.string(),
                                         parent.string()));
+    }
+    if (::access(parent.c_str(), W_OK) != 0) {
+      throw InvalidArgument(fmt::format("cannot create --out {}: {} is not writable: {}", spec.out.string(),
+                                        parent.string(), std::strerror(errno)));
     }
   }
 }

@@ -21,11 +21,14 @@ std::string shard_key(const std::string& set_id, const std::string& study_id) {
   return k;
 }
 
-Status from_rocks(const rocksdb::Status& s, const std::string& what) {
+// Errors name the index directory (a failed write's message from RocksDB
+// names only the file inside it, and that only for some causes).
+Status from_rocks(const SliceIndex& index, const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::Ok();
-  if (s.IsNotFound()) return Status::NotFound(what + ": " + s.ToString());
-  if (s.IsCorruption()) return Status::Corruption(what + ": " + s.ToString());
-  return Status::IoError(what + ": " + s.ToString());
+  const std::string msg = fmt::format("index {}: {}: {}", index.path().string(), what, s.ToString());
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  return Status::IoError(msg);
 }
 
 // Runs `fn`, turning a JSON type/field error into Corruption naming `what`.
@@ -129,7 +132,7 @@ Status FeatureIndex::PutSet(const FeatureSetRecord& r) {
   if (!cf.ok()) return cf.status();
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return from_rocks(index_.raw_db()->Put(wo, cf.value(), r.set_id, encode_feature_set(r)),
+  return from_rocks(index_, index_.raw_db()->Put(wo, cf.value(), r.set_id, encode_feature_set(r)),
                     fmt::format("write feature set {}", r.set_id));
 }
 
@@ -142,7 +145,7 @@ Result<std::optional<FeatureSetRecord>> FeatureIndex::GetSet(const std::string& 
   std::string value;
   const rocksdb::Status s = index_.raw_db()->Get(rocksdb::ReadOptions(), cf.value(), set_id, &value);
   if (s.IsNotFound()) return std::optional<FeatureSetRecord>();
-  if (!s.ok()) return from_rocks(s, fmt::format("read feature set {}", set_id));
+  if (!s.ok()) return from_rocks(index_, s, fmt::format("read feature set {}", set_id));
   FeatureSetRecord r;
   Status d = decode_feature_set(value, fmt::format("{} [{}] {}", index_.path().string(), kCfFeatureSets, set_id), &r);
   if (!d.ok()) return d;
@@ -165,7 +168,7 @@ Result<std::vector<FeatureSetRecord>> FeatureIndex::ListSets() const {
     if (!d.ok()) return d;
     sets.push_back(std::move(r));
   }
-  if (!it->status().ok()) return from_rocks(it->status(), "scan feature sets");
+  if (!it->status().ok()) return from_rocks(index_, it->status(), "scan feature sets");
   return sets;
 }
 
@@ -176,17 +179,17 @@ Status FeatureIndex::PutShards(const std::vector<FeatureShardRecord>& records) {
   rocksdb::WriteBatch batch;
   for (const auto& r : records) {
     const rocksdb::Status s = batch.Put(cf.value(), shard_key(r.set_id, r.study_id), encode_feature_shard(r));
-    if (!s.ok()) return from_rocks(s, "queue feature shard");
+    if (!s.ok()) return from_rocks(index_, s, "queue feature shard");
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return from_rocks(index_.raw_db()->Write(wo, &batch), "write feature shards");
+  return from_rocks(index_, index_.raw_db()->Write(wo, &batch), "write feature shards");
 }
 
 Status FeatureIndex::DeleteShard(const std::string& set_id, const std::string& study_id) {
   auto cf = family(kCfFeatureShards);
   if (!cf.ok()) return cf.status();
-  return from_rocks(index_.raw_db()->Delete(rocksdb::WriteOptions(), cf.value(), shard_key(set_id, study_id)),
+  return from_rocks(index_, index_.raw_db()->Delete(rocksdb::WriteOptions(), cf.value(), shard_key(set_id, study_id)),
                     fmt::format("delete feature shard {}/{}", set_id, study_id));
 }
 
@@ -199,10 +202,10 @@ Status FeatureIndex::DeleteShardsOfSet(const std::string& set_id) {
   end.push_back('\1');
   rocksdb::WriteBatch batch;
   rocksdb::Status s = batch.DeleteRange(cf.value(), begin, end);
-  if (!s.ok()) return from_rocks(s, "queue delete range");
+  if (!s.ok()) return from_rocks(index_, s, "queue delete range");
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return from_rocks(index_.raw_db()->Write(wo, &batch), fmt::format("delete feature shards of {}", set_id));
+  return from_rocks(index_, index_.raw_db()->Write(wo, &batch), fmt::format("delete feature shards of {}", set_id));
 }
 
 Result<std::map<std::string, FeatureShardRecord>> FeatureIndex::ShardsOfSet(const std::string& set_id) const {
@@ -229,7 +232,7 @@ Result<std::map<std::string, FeatureShardRecord>> FeatureIndex::ShardsOfSet(cons
     if (!d.ok()) return d;
     shards.emplace(r.study_id, std::move(r));
   }
-  if (!it->status().ok()) return from_rocks(it->status(), "scan feature shards");
+  if (!it->status().ok()) return from_rocks(index_, it->status(), "scan feature shards");
   return shards;
 }
 

@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <utility>
@@ -146,10 +147,19 @@ void write_dataset(hid_t file, const char* name, hid_t file_type, hid_t mem_type
   }
 }
 
-void write_file(const fs::path& tmp, const fs::path& target, const StudyFeatures& f) {
+// The file's bytes, built in memory (HDF5's core driver, no backing file).
+// HDF5 never writes to disk here: the caller writes the image atomically, so
+// a failed write (ENOSPC, EFBIG, EIO) is one error naming the file and the
+// cause. (Written through HDF5's own file driver, a failed write left the
+// file open inside the library, whose exit handler then crashed on it.)
+std::string build_file_image(const fs::path& target, const StudyFeatures& f) {
   Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
-  checked_status(H5Pset_obj_track_times(fcpl.get(), false), tmp, "disable time tracking");  // the root group
-  Handle file(checked(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), tmp, "create the file"),
+  checked_status(H5Pset_obj_track_times(fcpl.get(), false), target, "disable time tracking");  // the root group
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  const size_t bytes = f.feats.size() * sizeof(float) + f.coords.size() * sizeof(int32_t);
+  checked_status(H5Pset_fapl_core(fapl.get(), std::max<size_t>(bytes + (64 << 10), 1 << 20), /*backing_store=*/false),
+                 target, "use the in-memory file driver");
+  Handle file(checked(H5Fcreate(target.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), target, "create the file"),
               H5Fclose);
   const hid_t fid = file.get();
   const hsize_t rows = static_cast<hsize_t>(f.rows), dim = static_cast<hsize_t>(f.dim);
@@ -180,6 +190,13 @@ void write_file(const fs::path& tmp, const fs::path& target, const StudyFeatures
   write_int_attr(fid, "feat_dim", f.dim, target);
   write_int_attr(fid, "format_version", kFormatVersion, target);
   checked_status(H5Fflush(fid, H5F_SCOPE_GLOBAL), target, "flush");
+  const ssize_t size = H5Fget_file_image(fid, nullptr, 0);
+  if (size < 0) throw IoError(fmt::format("{}: HDF5 failed to size the file image", target.string()));
+  std::string image(static_cast<size_t>(size), '\0');
+  if (H5Fget_file_image(fid, image.data(), image.size()) != size) {
+    throw IoError(fmt::format("{}: HDF5 failed to copy the file image", target.string()));
+  }
+  return image;
 }
 
 // ---- reading ----
@@ -339,18 +356,12 @@ void write_study_features(const fs::path& path, const StudyFeatures& f) {
     }
   }
   if (path.has_parent_path()) fs::create_directories(path.parent_path());
-  const fs::path tmp = temp_path_for(path);
-  try {
-    {
-      Hdf5Session session;
-      write_file(tmp, path, f);
-    }
-    commit_file(tmp, path);
-  } catch (...) {
-    std::error_code ec;
-    fs::remove(tmp, ec);  // best effort: the target is untouched
-    throw;
+  std::string image;
+  {
+    Hdf5Session session;
+    image = build_file_image(path, f);
   }
+  write_file_atomic(path, image);
 }
 
 FeatureFileInfo read_feature_info(const fs::path& path) {

@@ -67,10 +67,12 @@ struct FeatureFileInfo {
 // holds a path separator.
 std::filesystem::path feature_file_path(const std::filesystem::path& dir, const std::string& study_id);
 
-// Writes `f` to `path` atomically (temporary file beside it, then rename),
-// converting to attrs.dtype (float16: round to nearest even). Throws
-// InvalidArgument when the sizes of feats / coords / slice_names disagree
-// with rows and dim, IoError when HDF5 cannot write.
+// Writes `f` to `path` atomically (HDF5 builds the file in memory; its bytes
+// go to a temporary file beside `path`, then rename), converting to
+// attrs.dtype (float16: round to nearest even). Throws InvalidArgument when
+// the sizes of feats / coords / slice_names disagree with rows and dim,
+// IoError naming the file and the cause when writing fails (the temporary
+// file is removed, an older `path` is untouched).
 void write_study_features(const std::filesystem::path& path, const StudyFeatures& f);
 
 // Reads a whole file. With expected_dim > 0 a different width throws

@@ -1,13 +1,17 @@
 #include "storage/index.h"
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <mutex>
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
 namespace radclear::storage {
 
@@ -43,6 +47,41 @@ Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsCorruption()) return damaged_index(s, what);
   if (s.IsInvalidArgument()) return Status::InvalidArgument(fmt::format("{}: {}", what, s.ToString()));
   return Status::IoError(fmt::format("{}: {}", what, s.ToString()));
+}
+
+// RocksDB's info log goes to radclear's log (debug level; its errors as
+// warnings) instead of a LOG file in the index directory: that file grew by
+// ~120 KB per open, and when writing it failed (a full disk, a file-size
+// limit) RocksDB's file writer aborted the process on the next line.
+class IndexLogger : public rocksdb::Logger {
+ public:
+  explicit IndexLogger(std::string index)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::DEBUG_LEVEL), index_(std::move(index)) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    const auto spd = level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::warn : spdlog::level::debug;
+    if (!spdlog::default_logger_raw()->should_log(spd)) return;
+    char line[1024];
+    const int n = std::vsnprintf(line, sizeof line, format, ap);
+    std::string_view text(line, n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), sizeof line - 1));
+    while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    spdlog::log(spd, "index {}: rocksdb: {}", index_, text);
+  }
+
+ private:
+  std::string index_;
+};
+
+// RocksDB writes its OPTIONS file to "OPTIONS-<n>.dbtmp" and renames it; a
+// failed write (a full disk) is only logged, and the temporary file stays.
+// Called while this process holds the index's lock, outside any options write.
+void remove_failed_options_files(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("OPTIONS-", 0) == 0 && e.path().extension() == ".dbtmp") std::filesystem::remove(e.path(), ec);
+  }
 }
 
 rocksdb::Slice as_slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -92,7 +131,7 @@ Result<std::unique_ptr<SliceIndex>> SliceIndex::Open(const std::filesystem::path
   db_options.create_if_missing = options.create_if_missing && !options.read_only;
   db_options.create_missing_column_families = !options.read_only;
   db_options.IncreaseParallelism(2);
-  db_options.keep_log_file_num = 5;
+  db_options.info_log = std::make_shared<IndexLogger>(path.string());
   if (options.bulk_load) db_options.max_background_jobs = 4;
 
   std::vector<std::string> existing;
@@ -135,6 +174,7 @@ Result<std::unique_ptr<SliceIndex>> SliceIndex::Open(const std::filesystem::path
     return from_rocks(s, fmt::format("open index {}", path.string()));
   }
 
+  if (!options.read_only) remove_failed_options_files(path);
   std::unique_ptr<SliceIndex> index(new SliceIndex());
   index->path_ = path;
   index->read_only_ = options.read_only;
@@ -162,7 +202,7 @@ Result<std::unique_ptr<SliceIndex>> SliceIndex::Open(const std::filesystem::path
     return version.status();
   } else if (!options.read_only) {
     s = index->db_->Put(rocksdb::WriteOptions(), h.meta, kMetaSchema, want);
-    if (!s.ok()) return from_rocks(s, "write schema version");
+    if (!s.ok()) return from_rocks(s, fmt::format("index {}: write the schema version", path.string()));
   }
   return index;
 }
@@ -174,6 +214,7 @@ SliceIndex::~SliceIndex() {
     }
     cf_->all.clear();
   }
+  if (db_ && !read_only_) remove_failed_options_files(path_);  // still under the index's lock
   if (db_) db_->Close().PermitUncheckedError();
   db_.reset();
 }
@@ -488,7 +529,9 @@ Status SliceIndex::Write(IndexBatch* batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   const rocksdb::Status s = db_->Write(wo, batch->batch_.get());
-  if (!s.ok()) return from_rocks(s, fmt::format("write {} operations", batch->operations()));
+  if (!s.ok()) {
+    return from_rocks(s, fmt::format("index {}: writing {} operations", path_.string(), batch->operations()));
+  }
   batch->Clear();
   return Status::Ok();
 }
@@ -504,7 +547,7 @@ Status SliceIndex::Flush() {
     std::lock_guard<std::mutex> lock(cf_->mu);
     for (auto& [name, h] : cf_->all) handles.push_back(h);
   }
-  return from_rocks(db_->Flush(rocksdb::FlushOptions(), handles), "flush index");
+  return from_rocks(db_->Flush(rocksdb::FlushOptions(), handles), fmt::format("index {}: flush", path_.string()));
 }
 
 IndexBatch::IndexBatch(const SliceIndex* index)

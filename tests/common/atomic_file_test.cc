@@ -1,13 +1,12 @@
 #include "common/atomic_file.h"
 
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 
-#include <csignal>
 #include <fstream>
 #include <sstream>
 
 #include "common/check.h"
+#include "tests/file_size_limit.h"
 
 namespace radclear {
 namespace {
@@ -38,26 +37,7 @@ TEST(AtomicFile, ReplacesContentsAndLeavesNoTemp) {
   fs::remove_all(d);
 }
 
-// A file-size limit for the scope, with SIGXFSZ ignored so that write()
-// fails with EFBIG as on a full disk or quota.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    rlimit lim = old_;
-    lim.rlim_cur = bytes;
-    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-
- private:
-  rlimit old_{};
-  void (*old_handler_)(int) = nullptr;
-};
+using testing::FileSizeLimit;
 
 TEST(AtomicFile, FailedWriteNamesTargetAndCauseAndKeepsTheOldFile) {
   auto d = fresh_dir("efbig");

@@ -12,8 +12,8 @@ work=$2
 py=${3:-/usr/bin/python3}
 rm -rf "$work"
 mkdir -p "$work"
-"$bin" synth --out "$work/data" --patients 2 --studies-per-patient 1 --slices 16 --size 64 --quiet > /dev/null
-"$bin" index --data "$work/data" --db "$work/idx" --dl-info "$work/data/DL_info.csv" --log-level warn > /dev/null 2>&1
+. "$(dirname "$0")/../tiny_data.sh"
+tiny_data "$bin" "$work"
 args=(--db "$work/idx" --data "$work/data" --arch vit_tiny --image-size 32 --batch-size 8 --epochs 2
       --warmup-epochs 1 --lr 0.01 --moco-dim 32 --moco-mlp-dim 64 --workers 1 --quiet --out "$work/run")
 "$bin" pretrain "${args[@]}" --log-level warn
@@ -22,7 +22,6 @@ newest="$work/run/vit_tiny-moco-lecl-1-run-checkpoint_0002.pth.tar"
 good="$work/good.pth.tar"
 cp "$newest" "$good"
 
-fail() { echo "$1"; [ -f "${2:-}" ] && cat "$2"; exit 1; }
 
 # Flips 4096 bytes in the middle of a file.
 "$py" - "$newest" <<'PY'

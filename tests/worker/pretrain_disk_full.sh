@@ -10,11 +10,10 @@ work=$2
 py=${3:-/usr/bin/python3}
 rm -rf "$work"
 mkdir -p "$work"
-"$bin" synth --out "$work/data" --patients 2 --studies-per-patient 1 --slices 16 --size 64 --quiet > /dev/null
-"$bin" index --data "$work/data" --db "$work/idx" --dl-info "$work/data/DL_info.csv" --log-level warn > /dev/null 2>&1
+. "$(dirname "$0")/../tiny_data.sh"
+tiny_data "$bin" "$work"
 args=(--db "$work/idx" --data "$work/data" --arch vit_tiny --image-size 32 --batch-size 8 --warmup-epochs 1
       --lr 0.01 --moco-dim 32 --moco-mlp-dim 64 --workers 1 --quiet)
-fail() { echo "$1"; [ -f "${2:-}" ] && cat "$2"; exit 1; }
 
 "$bin" pretrain "${args[@]}" --epochs 2 --out "$work/straight" --log-level warn
 # The run to fail: the uninterrupted run's state after epoch 1.
@@ -27,14 +26,13 @@ before=$(sha256sum "$first" | cut -d' ' -f1)
 # Epoch 2 under a file-size limit of half a checkpoint (ulimit -f counts KiB).
 # SIGXFSZ ignored, so write() fails with EFBIG instead of killing the process.
 limit=$(( $(stat -c %s "$first") / 2048 ))
-if ( ulimit -f "$limit"; trap '' XFSZ; exec "$bin" pretrain "${args[@]}" --epochs 2 --out "$work/full" ) \
-    > "$work/full.log" 2>&1; then
+if with_file_limit "$limit" "$bin" pretrain "${args[@]}" --epochs 2 --out "$work/full" > "$work/full.log" 2>&1; then
   fail "pretraining succeeded under a file-size limit of $limit KiB" "$work/full.log"
 fi
 grep -q "$second: writing the checkpoint failed: File too large" "$work/full.log" ||
   fail "the error does not name the checkpoint and the cause:" "$work/full.log"
 [ ! -e "$second" ] || fail "a partial $second was left"
-leftover=$(find "$work/full" -name '.*.tmp.*')
+leftover=$(temp_files "$work/full")
 [ -z "$leftover" ] || fail "temporary files left: $leftover"
 [ "$(sha256sum "$first" | cut -d' ' -f1)" = "$before" ] || fail "$first changed"
 echo "EFBIG: $(grep -o 'writing the checkpoint failed: File too large' "$work/full.log" | head -1); epoch 1 intact, no temporary file"

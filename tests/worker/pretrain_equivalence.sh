@@ -14,8 +14,8 @@ work=$2
 py=${3:-/usr/bin/python3}
 rm -rf "$work"
 mkdir -p "$work"
-"$bin" synth --out "$work/data" --patients 4 --studies-per-patient 1 --slices 16 --size 64 --quiet > /dev/null
-"$bin" index --data "$work/data" --db "$work/idx" --dl-info "$work/data/DL_info.csv" --log-level warn > /dev/null 2>&1
+. "$(dirname "$0")/../tiny_data.sh"
+tiny_data "$bin" "$work" --patients 4 --studies-per-patient 1 --slices 16 --size 64
 
 for setup in "vit_tiny Lesion" "mambaout_femto None"; do
   read -r arch sampling <<< "$setup"

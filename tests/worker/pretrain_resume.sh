@@ -10,8 +10,8 @@ work=$2
 py=${3:-/usr/bin/python3}
 rm -rf "$work"
 mkdir -p "$work"
-"$bin" synth --out "$work/data" --patients 4 --studies-per-patient 1 --slices 16 --size 64 --quiet > /dev/null
-"$bin" index --data "$work/data" --db "$work/idx" --dl-info "$work/data/DL_info.csv" --log-level warn > /dev/null 2>&1
+. "$(dirname "$0")/../tiny_data.sh"
+tiny_data "$bin" "$work" --patients 4 --studies-per-patient 1 --slices 16 --size 64
 args=(--db "$work/idx" --data "$work/data" --arch vit_tiny --image-size 32 --batch-size 8 --epochs 2
       --warmup-epochs 1 --lr 0.01 --moco-dim 32 --moco-mlp-dim 64 --print-freq 1 --save-every 3 --workers 1
       --quiet --log-level warn)

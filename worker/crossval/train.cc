@@ -1,5 +1,8 @@
 #include "worker/crossval/train.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -222,15 +225,29 @@ void save_mil_checkpoint(const std::filesystem::path& path, models::MilModelImpl
   archive.write("radclear.pma_seeds", c10::IValue(o.pma_seeds));
   archive.write("radclear.linear_hidden", c10::IValue(o.linear_hidden));
   archive.write("radclear.labels", c10::IValue(c10::List<std::string>(label_names)));
-  const auto tmp = temp_path_for(path);
+  // Through our own atomic file: after a failed write the rest is discarded
+  // and reported here. (Given a file name, PyTorch's zip writer threw on the
+  // failed write, and its destructor threw again: std::terminate.)
+  AtomicOutputFile out(path, /*binary=*/true);
+  std::ostream& stream = out.stream();
+  int write_errno = 0;  // the first failed write's cause (EFBIG, ENOSPC, EIO)
   try {
-    archive.save_to(tmp.string());
-    commit_file(tmp, path);
+    archive.save_to([&](const void* buf, size_t n) -> size_t {
+      if (!stream) return n;
+      errno = 0;
+      stream.write(static_cast<const char*>(buf), static_cast<std::streamsize>(n));
+      if (!stream) write_errno = errno;
+      return n;
+    });
   } catch (const c10::Error& e) {
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
     throw IoError(fmt::format("cannot write model {}: {}", path.string(), e.what_without_backtrace()));
   }
+  if (!stream) {
+    throw IoError(fmt::format("writing {} failed: {} (its temporary file is removed; the previous {} is untouched)",
+                              path.string(), write_errno != 0 ? std::strerror(write_errno) : "unknown cause",
+                              path.filename().string()));
+  }
+  out.commit();
 }
 
 LoadedMil load_mil_checkpoint(const std::filesystem::path& path) {

@@ -34,6 +34,7 @@
 #include "worker/grad_sync/grad_syncer.h"
 #include "worker/pretrain/epoch_samples.h"
 #include "worker/pretrain/lars.h"
+#include "worker/pretrain/metrics_log.h"
 #include "worker/pretrain/pretext_metrics.h"
 #if RADCLEAR_HAVE_NCCL
 #include "worker/comm/nccl_communicator.h"
@@ -176,31 +177,6 @@ constexpr const char* kMetricsHeader = "epoch,step,loss,lr,momentum,images_per_s
 std::vector<PyValue> py_strings(const std::vector<std::string>& v) {
   std::vector<PyValue> out;
   for (const auto& s : v) out.push_back(PyValue::string(s));
-  return out;
-}
-
-// Opens `path` for appending metric rows. A new or empty file gets the header
-// row; a resumed run appends below the rows already there (no second header).
-// A row torn by a crash (no final newline) is cut off first.
-std::ofstream open_metrics(const fs::path& path) {
-  std::string old;
-  if (fs::exists(path)) {
-    std::ifstream in(path, std::ios::binary);
-    old.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    const size_t end = old.find_last_of('\n');
-    const size_t keep = end == std::string::npos ? 0 : end + 1;
-    if (keep != old.size()) {
-      spdlog::warn("{}: dropping a torn last row ({} bytes) before appending", path.string(), old.size() - keep);
-      fs::resize_file(path, keep);
-      old.resize(keep);
-    }
-    if (!old.empty() && old.compare(0, old.find('\n'), kMetricsHeader) != 0) {
-      spdlog::warn("{}: the first line is not the header '{}'; appending anyway", path.string(), kMetricsHeader);
-    }
-  }
-  std::ofstream out(path, std::ios::app);
-  if (!out) throw IoError(fmt::format("{}: cannot open for appending", path.string()));
-  if (old.empty()) out << kMetricsHeader << '\n' << std::flush;
   return out;
 }
 
@@ -370,8 +346,8 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
     result.last_checkpoint = path;
   };
 
-  std::ofstream metrics;
-  if (lead) metrics = open_metrics(spec.out / "metrics.csv");
+  std::optional<MetricsLog> metrics;
+  if (lead) metrics.emplace(spec.out / "metrics.csv", kMetricsHeader);
   const auto run_start = std::chrono::steady_clock::now();
   double wait_total = 0, step_total = 0;
   std::optional<data::Batch> first_batch;  // options.repeat_first_batch
@@ -453,10 +429,9 @@ PretrainResult run_pretrain(const PretrainPlan& plan, std::vector<data::SliceSam
       bar.advance(1, fmt::format("{:.1f} img/s | loss {:.4f} (chance {:.2f}) top-1 {:.2f} (chance {:.3f}) lr {:.3g}",
                                  images_per_s(), loss_value, chance, top1, result.top1_chance, lr));
       if (lead && (step % spec.print_freq == 0 || step + 1 == steps)) {
-        metrics << fmt::format("{},{},{:.6f},{:.6g},{:.6f},{:.1f},{:.4f},{:.4f},{:.4f}\n", epoch, step, loss_value,
-                               lr, m, static_cast<double>(spec.batch_size) / std::max(dt, 1e-9), top1, chance,
-                               result.top1_chance);
-        metrics.flush();
+        metrics->append(fmt::format("{},{},{:.6f},{:.6g},{:.6f},{:.1f},{:.4f},{:.4f},{:.4f}", epoch, step, loss_value,
+                                     lr, m, static_cast<double>(spec.batch_size) / std::max(dt, 1e-9), top1, chance,
+                                     result.top1_chance));
       }
       if (spec.save_every > 0 && (step + 1) % spec.save_every == 0 && step + 1 < steps) save(epoch, step + 1);
       if (options.on_step) options.on_step(epoch * steps + step + 1, spec.epochs * steps);
