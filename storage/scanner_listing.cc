@@ -35,12 +35,12 @@ class SkipLog {
   // `what`: a relative path or "series <uid>"; never patient data.
   Status skip(const std::string& reason, const std::string& what, const std::string& detail) {
     ++listing_.skipped[reason];
+    const std::string why = detail.empty() ? reason : fmt::format("{} ({})", reason, detail);
     if (strict_) {
-      return Status::Corruption(fmt::format("{}: {} ({}); --strict stops at the first file or series left out",
-                                            what, reason, detail));
+      return Status::Corruption(fmt::format("{}: {}; --strict stops at the first file or series left out", what, why));
     }
     if (++logged_ <= 20) {
-      spdlog::warn("{}: {} ({}); left out", what, reason, detail);
+      spdlog::warn("{}: {}; left out", what, why);
     } else if (logged_ == 21) {
       spdlog::warn("more files or series left out; the counts are in the report");
     }
@@ -191,7 +191,7 @@ Result<DataListing> list_dicom_root(const fs::path& root, const ScannerListOptio
                  try {
                    files[k].header = data::read_dicom_header((root / files[k].rel_path).string());
                    reason[k] = file_reason(files[k].header);
-                   detail[k] = reason[k].empty() ? "" : "file left out";
+                   if (reason[k] == "not CT") detail[k] = fmt::format("Modality {}", files[k].header.modality);
                  } catch (const data::ScannerInputError& e) {
                    reason[k] = e.reason;
                    detail[k] = "GDCM cannot parse it as DICOM";
