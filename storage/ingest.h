@@ -80,7 +80,7 @@ struct ScannerSlice {
 struct ListedFile {
   std::string rel_path;  // '/'-separated, relative to the data root
   uint64_t size = 0;     // bytes
-  std::optional<ScannerSlice> scanner;  // set for the DICOM and NIfTI layouts
+  std::optional<ScannerSlice> scanner = std::nullopt;  // set for the DICOM and NIfTI layouts
 };
 
 struct DataListing {
