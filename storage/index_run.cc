@@ -22,6 +22,10 @@ Status run_index(const IndexSpec& spec, const IndexRunOptions& run, IndexRunRepo
       return Status::InvalidArgument(fmt::format("CSV {} does not exist", csv->string()));
     }
   }
+  if ((!spec.dicom.empty() || !spec.nifti.empty()) && (!spec.dl_info.empty() || !spec.lesion_csv.empty())) {
+    return Status::InvalidArgument(
+        "--dl-info and --lesion-csv name PNG slices; DICOM/NIfTI studies take their boxes from --lesion-boxes");
+  }
   Result<DataListing> listing = Status::Ok();
   fs::path root = spec.data_root;
   ScannerListOptions scanner;

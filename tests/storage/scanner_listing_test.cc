@@ -251,6 +251,17 @@ TEST(ScannerIndex, DicomBoxesInPatientSpaceAndBadRows) {
   EXPECT_TRUE(boxes_of(*index, kStudy, "2.25.700011").empty());  // the series column chose one
 }
 
+TEST(ScannerIndex, PngLesionTablesAreRefusedForScannerData) {
+  Indexed ix;
+  IndexSpec spec;
+  spec.dicom = scanner_fixtures() / "dicom" / "good";
+  spec.lesion_csv = ix.tmp.path() / "lesions.csv";
+  write_text(spec.lesion_csv, "image,lesion_present\nct_a.dcm,1\n");
+  const Status s = ix.run(spec);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--lesion-boxes"), std::string::npos) << s.to_string();
+}
+
 TEST(ScannerIndex, OneSourceOnly) {
   IndexSpec spec;
   spec.db = "x";
