@@ -1,6 +1,9 @@
 // `radclear bench <what>`: throughput measurements on real data.
-//   bench loader   raw 16-bit PNG decode rate vs the full LeCL two-view
-//                  loader on the same files, both with N threads; with
+//   bench loader   raw decode rate of the indexed slices (16-bit PNG, DICOM
+//                  frames or NIfTI planes) vs the full LeCL two-view
+//                  loader on the same slices, both with N threads; for a
+//                  DICOM/NIfTI index also the same slices as 16-bit PNGs
+//                  (the DeepLesion path) decoded the same way; with
 //                  --torchvision SCRIPT also the torchvision/PIL DataLoader
 //                  (scripts/bench/torchvision_pipeline.py) on those files.
 // More benchmarks are further rows of kBenchmarks.
@@ -28,6 +31,8 @@
 #include "common/parallel.h"
 #include "data/decode.h"
 #include "data/loader.h"
+#include "data/scanner_decode.h"
+#include <opencv2/imgcodecs.hpp>
 #include "storage/index.h"
 
 namespace radclear::cli {
@@ -141,17 +146,44 @@ int run_bench_loader(const LoaderBenchFlags& f) {
     bytes += static_cast<int64_t>(data::read_file_bytes(pipe.resolve(s.path)).size());
     lesion_slices += s.boxes.empty() ? 0 : 1;
   }
+  const SliceSource source = chosen.front().source;
+  for (const auto& s : chosen) {
+    if (s.source != source) throw InvalidArgument("bench loader: the index mixes slice sources; bench one kind at a time");
+  }
+  if (source != SliceSource::kImageFile && !f.torchvision.empty()) {
+    throw InvalidArgument("bench loader: --torchvision reads PNG files; it does not apply to a DICOM/NIfTI index");
+  }
+  // A DICOM/NIfTI index: the same slices as DeepLesion PNGs, decoded the
+  // same way, are the PNG path beside it.
+  const fs::path png_dir = fs::temp_directory_path() / fmt::format("radclear_bench_png_{}", ::getpid());
+  std::vector<std::string> pngs;
+  int64_t png_bytes = 0;
+  if (source != SliceSource::kImageFile) {
+    fs::create_directories(png_dir);
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      pngs.push_back((png_dir / fmt::format("{}.png", i)).string());
+      const data::DecodedImage img = data::decode_slice_source(pipe.resolve(chosen[i].path), source, chosen[i].frame);
+      RADCLEAR_CHECK(cv::imwrite(pngs.back(), data::hounsfield_to_png16(img.pixels)), "cannot write {}", pngs.back());
+      png_bytes += static_cast<int64_t>(fs::file_size(pngs.back()));
+    }
+  }
 
   // Both measurements run `repeat` times, alternating, and the best of each
   // counts: on a shared machine that is the least disturbed run.
-  double decode_s = 1e300, loader_s = 1e300;
+  double decode_s = 1e300, loader_s = 1e300, png_s = 1e300;
   int64_t loaded = 0;
   for (int rep = 0; rep < f.repeat; ++rep) {
-    // 1. Raw decode (read + PNG decode), the floor.
+    // 1. Raw decode (read + decode to HU), the floor.
     auto t0 = Clock::now();
-    parallel_for(static_cast<int64_t>(chosen.size()), threads,
-                 [&](int64_t i) { data::decode_file(pipe.resolve(chosen[i].path)); });
+    parallel_for(static_cast<int64_t>(chosen.size()), threads, [&](int64_t i) {
+      data::decode_slice_source(pipe.resolve(chosen[i].path), chosen[i].source, chosen[i].frame);
+    });
     decode_s = std::min(decode_s, seconds_since(t0));
+    if (!pngs.empty()) {
+      t0 = Clock::now();
+      parallel_for(static_cast<int64_t>(pngs.size()), threads, [&](int64_t i) { data::decode_file(pngs[i]); });
+      png_s = std::min(png_s, seconds_since(t0));
+    }
 
     // 2. The loader: one warm-up batch (threads start, first prefetch),
     // then the measured ones.
@@ -167,8 +199,14 @@ int run_bench_loader(const LoaderBenchFlags& f) {
     loader_s = std::min(loader_s, seconds_since(t0));
   }
 
+  std::error_code rm_ec;
+  fs::remove_all(png_dir, rm_ec);
   const double n = static_cast<double>(chosen.size());
+  const char* decode_label = source == SliceSource::kDicomFrame   ? "read + DICOM decode"
+                             : source == SliceSource::kNiftiPlane ? "read + NIfTI plane"
+                                                                  : "read + 16-bit PNG";
   nlohmann::json out;
+  out["source"] = slice_source_name(source);
   out["threads"] = threads;
   out["samples"] = chosen.size();
   out["lesion_slices"] = lesion_slices;
@@ -182,6 +220,13 @@ int run_bench_loader(const LoaderBenchFlags& f) {
                    {"per_core", loaded / loader_s / threads},
                    {"replaced", loader.replaced_count()}};
   out["loader_vs_decode"] = (loaded / loader_s) / (n / decode_s);
+  if (!pngs.empty()) {
+    out["png_same_slices"] = {{"seconds", png_s},
+                              {"images_per_s", n / png_s},
+                              {"per_core", n / png_s / threads},
+                              {"mean_file_bytes", png_bytes / n}};
+    out["decode_vs_png"] = png_s / decode_s;
+  }
   if (!f.torchvision.empty()) {
     nlohmann::json tv = run_torchvision(f, threads, chosen, pipe);
     out["torchvision"] = tv;
@@ -192,11 +237,17 @@ int run_bench_loader(const LoaderBenchFlags& f) {
   } else {
     std::cout << fmt::format(
         "{} slices ({} with a lesion box), {:.0f} KB each, {} thread(s), batch {}, views {}x{}\n"
-        "  raw decode (read + 16-bit PNG): {:8.1f} images/s  ({:.1f} per core)\n"
-        "  LeCL loader (two views)       : {:8.1f} samples/s ({:.1f} per core) = {:.0f}% of raw decode\n",
-        chosen.size(), lesion_slices, bytes / n / 1024, threads, f.batch, f.size, f.size, n / decode_s,
+        "  raw decode ({:<19}): {:8.1f} images/s  ({:.1f} per core)\n"
+        "  LeCL loader (two views)         : {:8.1f} samples/s ({:.1f} per core) = {:.0f}% of raw decode\n",
+        chosen.size(), lesion_slices, bytes / n / 1024, threads, f.batch, f.size, f.size, decode_label, n / decode_s,
         n / decode_s / threads, loaded / loader_s, loaded / loader_s / threads,
         100 * out["loader_vs_decode"].get<double>());
+    if (!pngs.empty()) {
+      std::cout << fmt::format("  same slices as 16-bit PNG       : {:8.1f} images/s  ({:.1f} per core, {:.0f} KB each); "
+                               "{} decode is {:.2f}x the PNG path\n",
+                               n / png_s, n / png_s / threads, png_bytes / n / 1024, slice_source_name(source),
+                               out["decode_vs_png"].get<double>());
+    }
     if (out.contains("torchvision")) {
       std::cout << fmt::format("  torchvision/PIL DataLoader    : {:8.1f} samples/s ({:.1f} per core); loader is {:.1f}x\n",
                                out["torchvision"]["samples_per_s"].get<double>(),

@@ -34,6 +34,10 @@ Runner setup_index(CLI::App& app) {
       "Examples:\n"
       "  radclear index --data data/synth --db data/synth.index --dl-info data/synth/DL_info.csv\n"
       "  radclear index --data clear_root --db clear.index --lesion-csv lesions.csv --clinical clinical.csv\n"
+      "  radclear index --dicom scans/ --db scans.index [--lesion-boxes boxes.csv --box-space patient]\n"
+      "  radclear index --nifti 'volumes/*.nii.gz' --db vols.index\n"
+      "DICOM/NIfTI slices are read in place: pretrain/extract take --data scans/ (the folder the index's paths are\n"
+      "relative to). Files or series that are not axial CT are counted by reason and skipped (--strict: fatal).\n"
       "Re-running is idempotent; a run over a grown directory adds only what is new.\n");
   return [flags, quiet] { return launch(flags->resolve(), {*quiet}); };
 }

@@ -29,6 +29,7 @@ const std::vector<Command>& commands();
 Runner setup_doctor(CLI::App& app);
 Runner setup_index(CLI::App& app);        // cmd_index.cc
 Runner setup_index_stats(CLI::App& app);  // cmd_index.cc
+Runner setup_convert(CLI::App& app);      // cmd_convert.cc
 Runner setup_synth(CLI::App& app);
 Runner setup_pretrain(CLI::App& app);  // cmd_pretrain.cc
 Runner setup_bench(CLI::App& app);  // cmd_bench.cc: bench loader, bench step

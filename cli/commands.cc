@@ -6,7 +6,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"quickstart", "The whole pipeline on generated data: synth, index, pretrain, extract, crossval", &setup_quickstart},
       {"synth", "Generate a DeepLesion-style synthetic CT data set", &setup_synth},
-      {"index", "Index a DeepLesion or CLEAR data root into the RocksDB slice index", &setup_index},
+      {"index", "Index a DeepLesion or CLEAR data root, DICOM series or NIfTI volumes into the RocksDB slice index", &setup_index},
+      {"convert", "Write an index's DICOM/NIfTI slices as DeepLesion PNGs (convert --to deeplesion)", &setup_convert},
       {"index-stats", "Counts of patients, studies, slices and lesions in a slice index", &setup_index_stats},
       {"bench", "Measure throughput: bench loader, step, extract, pretrain, coordinator", &setup_bench},
       {"pretrain", "LeCL pretraining (MoCo v3 + lesion negatives), one process or under mpirun", &setup_pretrain},

@@ -63,6 +63,24 @@ target_include_directories(radclear_hdf5 SYSTEM INTERFACE ${HDF5_INCLUDE_DIRS})
 target_link_libraries(radclear_hdf5 INTERFACE ${HDF5_LIBRARIES} ${HDF5_CXX_LIBRARIES})
 target_compile_definitions(radclear_hdf5 INTERFACE ${HDF5_DEFINITIONS})
 
+# Scanner data: GDCM decodes DICOM (JPEG lossless/baseline, JPEG-LS, RLE,
+# JPEG 2000 through OpenJPEG), niftilib (libnifti2: NIfTI-1 and -2, .nii.gz
+# through znzlib) reads NIfTI. GDCM's CMake package pulls in VTK settings,
+# so both are found by file.
+find_path(GDCM_INCLUDE_DIR gdcmImageReader.h PATH_SUFFIXES gdcm-3.0 REQUIRED)
+find_library(GDCM_MSFF_LIBRARY gdcmMSFF REQUIRED)
+find_library(GDCM_DSED_LIBRARY gdcmDSED REQUIRED)
+find_library(GDCM_COMMON_LIBRARY gdcmCommon REQUIRED)
+find_path(NIFTI_INCLUDE_DIR nifti2_io.h PATH_SUFFIXES nifti REQUIRED)
+find_library(NIFTI2_LIBRARY nifti2 REQUIRED)
+find_library(ZNZ_LIBRARY znz REQUIRED)
+add_library(radclear_gdcm INTERFACE)
+target_include_directories(radclear_gdcm SYSTEM INTERFACE ${GDCM_INCLUDE_DIR})
+target_link_libraries(radclear_gdcm INTERFACE ${GDCM_MSFF_LIBRARY} ${GDCM_DSED_LIBRARY} ${GDCM_COMMON_LIBRARY})
+add_library(radclear_nifti INTERFACE)
+target_include_directories(radclear_nifti SYSTEM INTERFACE ${NIFTI_INCLUDE_DIR})
+target_link_libraries(radclear_nifti INTERFACE ${NIFTI2_LIBRARY} ${ZNZ_LIBRARY} ZLIB::ZLIB m)
+
 add_library(radclear_opencv INTERFACE)
 target_include_directories(radclear_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIRS})
 target_link_libraries(radclear_opencv INTERFACE opencv_core opencv_imgproc opencv_imgcodecs)

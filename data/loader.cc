@@ -8,7 +8,7 @@
 #include "common/check.h"
 #include "common/logging.h"
 #include "common/parallel.h"
-#include "data/decode.h"
+#include "data/scanner_decode.h"
 
 namespace radclear::data {
 
@@ -33,7 +33,7 @@ std::string SlicePipeline::resolve(const std::string& path) const {
 ViewGeometry SlicePipeline::run(const SliceSample& sample, uint64_t seed, int64_t epoch, int64_t index,
                                 float* view1, float* view2) const {
   const std::string path = resolve(sample.path);
-  const DecodedImage img = decode_file(path);
+  const DecodedImage img = decode_slice_source(path, sample.source, sample.frame);
   SampleRng rng(seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index));
   // One window keeps the draws (and so the views) of single-window runs.
   const WindowLut& lut = luts_.size() == 1 ? luts_[0] : luts_[rng.uniform_int(0, static_cast<int64_t>(luts_.size()) - 1)];

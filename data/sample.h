@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "data/slice_source.h"
+
 namespace radclear::data {
 
 // A lesion bounding box in pixels of the slice, DeepLesion's
@@ -16,8 +18,14 @@ struct LesionBox {
 };
 
 struct SliceSample {
-  // Path of the image, relative to the loader's data root (or absolute).
+  // Path of the image, DICOM file or NIfTI volume, relative to the loader's
+  // data root (or absolute).
   std::string path;
+  // How `path` is decoded: an image file, DICOM frame `frame`, or NIfTI
+  // axial plane `frame` (data/scanner_decode.h). All give the same pixels
+  // to the windows and views.
+  SliceSource source = SliceSource::kImageFile;
+  int frame = 0;
   // Study id (DeepLesion "000001_01_01", CLEAR's study folder name).
   std::string study;
   // Slice number within the study (DeepLesion's file name number).

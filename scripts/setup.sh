@@ -23,10 +23,14 @@ PACKAGES=(
   libtorch-dev libgloo-dev libopenblas0-pthread
   # cluster, storage, images
   libopenmpi-dev openmpi-bin libzmq3-dev cppzmq-dev librocksdb-dev libhdf5-dev libopencv-dev
+  # scanner data: DICOM through GDCM, NIfTI through niftilib
+  libgdcm-dev libnifti2-dev
   # helpers
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # real DICOM/NIfTI test files and the tools that make the fixtures from them
+  python3-pydicom python3-nibabel libgdcm-tools
   # golden data and output checks: Debian's PyTorch 1.13 / torchvision 0.14
   python3-torch python3-torchvision python3-h5py python3-sklearn python3-numpy python3-pil
 )

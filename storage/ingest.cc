@@ -44,12 +44,20 @@ struct ClearFlag {
   bool present;
 };
 
+// A lesion-box CSV row resolved to one slice of this run's listing.
+struct SliceBox {
+  std::string key;
+  Box box;
+};
+
 // Everything known about one study in this run.
 struct StudyWork {
   Layout layout = Layout::kClear;
   std::vector<Listed> listed;                 // sorted by key
   std::vector<LesionRecord> dl_rows;          // DL_info rows, file order, ordinals set
   std::vector<ClearFlag> clear_flags;         // lesion CSV rows
+  std::vector<SliceBox> scanner_boxes;        // lesion-box CSV rows, per slice
+  std::string scanner_patient;                // DICOM PatientID / NIfTI folder or stem
   std::optional<std::string> csv_patient;     // lesion CSV patient_id
   int64_t csv_patient_line = 0;
   std::optional<std::vector<ClinicalLabel>> clinical;
@@ -70,6 +78,7 @@ class Ingester {
     report_.layout = listing_.layout;
     report_.files_listed = static_cast<int64_t>(listing_.files.size());
     report_.files_ignored = listing_.ignored;
+    report_.skipped = listing_.skipped;
     if (index_.read_only()) {
       return Status::FailedPrecondition(
           fmt::format("index {} is open read-only; ingest needs a writable index",
@@ -89,6 +98,12 @@ class Ingester {
         if (s.ok()) s = every_row_failed(*options_.lesion_csv, mark, "name a slice <study>/<file>, <file> under its "
                                                                     "patient_id folder, or <study>_<file> as CLEAR's "
                                                                     "README does, and check --csv-separator");
+      }
+      if (s.ok() && options_.lesion_boxes) {
+        const Mark mark = this->mark();
+        s = read_lesion_boxes(*options_.lesion_boxes);
+        if (s.ok()) s = every_row_failed(*options_.lesion_boxes, mark, "study,x1,y1,z1,x2,y2,z2[,series] naming "
+                                                                      "studies of this run, in --box-space");
       }
       if (s.ok() && options_.clinical_csv) s = read_clinical_csv(*options_.clinical_csv);
       if (s.ok()) s = write_all();
@@ -146,12 +161,13 @@ class Ingester {
         if (!s.ok()) return s;
         continue;
       }
-      auto id = slice_id_from_path(f.rel_path, listing_.layout);
+      auto id = f.scanner ? std::make_optional(f.scanner->id) : slice_id_from_path(f.rel_path, listing_.layout);
       if (!id) {
         ++report_.files_ignored;
         continue;
       }
       StudyWork& w = study(id->study_id, listing_.layout);
+      if (f.scanner) w.scanner_patient = f.scanner->patient_id;
       std::string key = slice_key(*id);
       w.listed.push_back({std::move(key), std::move(*id), &f});
     }
@@ -480,6 +496,107 @@ class Ingester {
     return readings[0];
   }
 
+  // ---- lesion boxes of DICOM/NIfTI studies ---------------------------------------
+  // study,x1,y1,z1,x2,y2,z2[,series]: a box spanning slices z1..z2. In voxel
+  // space x/y are pixel columns/rows of the axial slice and z its slice
+  // number; in patient space all are LPS mm and the box goes on every
+  // listed slice whose plane lies between z1 and z2 along its normal, as the
+  // 2-D bounding box of the 3-D box's corners projected into that slice.
+
+  Status read_lesion_boxes(const fs::path& path) {
+    CsvReader csv(path, options_.csv_separator);
+    const size_t c_study = csv.require_column("study");
+    const char* const kCorners[6] = {"x1", "y1", "z1", "x2", "y2", "z2"};
+    size_t c_corner[6];
+    for (int i = 0; i < 6; ++i) c_corner[i] = csv.require_column(kCorners[i]);
+    const std::optional<size_t> c_series = csv.column("series");
+    const size_t width = csv.header().size();
+    const bool patient_space = options_.box_space == stages::BoxSpace::kPatient;
+    CsvRow row;
+    while (csv.next(row)) {
+      ++report_.rows_read;
+      try {
+        if (row.fields.size() != width) row_error(fmt::format("expected {} columns, got {}", width, row.fields.size()));
+        double v[6];
+        for (int i = 0; i < 6; ++i) {
+          const auto x = parse_double(row.fields[c_corner[i]]);
+          if (!x || !std::isfinite(*x)) row_error(fmt::format("{} '{}' is not a number", kCorners[i], row.fields[c_corner[i]]));
+          v[i] = *x;
+        }
+        const std::string& study_id = row.fields[c_study];
+        auto it = studies_.find(study_id);
+        if (it == studies_.end() || it->second.listed.empty()) {
+          row_error(fmt::format("study '{}' is not among the studies listed in this run", study_id));
+        }
+        StudyWork& w = it->second;
+        std::set<std::string> series;
+        for (const Listed& l : w.listed) series.insert(l.id.series);
+        const std::string want = c_series ? row.fields[*c_series] : std::string();
+        if (!want.empty() && series.count(want) == 0) row_error(fmt::format("study '{}' has no series '{}'", study_id, want));
+        if (want.empty() && series.size() > 1 && !patient_space) {
+          row_error(fmt::format("study '{}' has {} series; voxel boxes need the series column", study_id, series.size()));
+        }
+        size_t hits = 0;
+        for (const Listed& l : w.listed) {
+          if (!want.empty() && l.id.series != want) continue;
+          if (!l.file->scanner) row_error(fmt::format("study '{}' is not a DICOM/NIfTI study", study_id));
+          std::optional<Box> box = patient_space ? patient_box(*l.file->scanner, v) : voxel_box(*l.file->scanner, v);
+          if (!box) continue;
+          w.scanner_boxes.push_back({l.key, *box});
+          ++hits;
+        }
+        if (hits == 0) row_error(fmt::format("the box of study '{}' meets none of its slices", study_id));
+      } catch (const RowError& e) {
+        Status s = bad_row(csv.where(row), e.reason);
+        if (!s.ok()) return s;
+      }
+    }
+    return Status::Ok();
+  }
+
+  static std::optional<Box> voxel_box(const ScannerSlice& sl, const double v[6]) {
+    const double z = sl.id.slice_number;
+    if (z < std::min(v[2], v[5]) || z > std::max(v[2], v[5])) return std::nullopt;
+    Box b{static_cast<float>(std::min(v[0], v[3])), static_cast<float>(std::min(v[1], v[4])),
+          static_cast<float>(std::max(v[0], v[3])), static_cast<float>(std::max(v[1], v[4]))};
+    if (b.x1 < 0 || b.y1 < 0 || b.x2 > sl.width || b.y2 > sl.height) {
+      row_error(fmt::format("box ({}, {})-({}, {}) lies outside the {}x{} slice", b.x1, b.y1, b.x2, b.y2, sl.width,
+                            sl.height));
+    }
+    return b;
+  }
+
+  static std::optional<Box> patient_box(const ScannerSlice& sl, const double v[6]) {
+    const std::array<double, 3>& c = sl.column_dir;
+    const std::array<double, 3>& r = sl.row_dir;
+    const std::array<double, 3> n{c[1] * r[2] - c[2] * r[1], c[2] * r[0] - c[0] * r[2], c[0] * r[1] - c[1] * r[0]};
+    double lo_n = INFINITY, hi_n = -INFINITY, x1 = INFINITY, y1 = INFINITY, x2 = -INFINITY, y2 = -INFINITY;
+    for (int corner = 0; corner < 8; ++corner) {
+      const double p[3] = {v[(corner & 1) ? 3 : 0], v[(corner & 2) ? 4 : 1], v[(corner & 4) ? 5 : 2]};
+      double along = 0, col = 0, row = 0;
+      for (int k = 0; k < 3; ++k) {
+        const double d = p[k] - sl.origin[k];
+        along += d * n[k];
+        col += d * c[k];
+        row += d * r[k];
+      }
+      lo_n = std::min(lo_n, along);
+      hi_n = std::max(hi_n, along);
+      x1 = std::min(x1, col / sl.spacing_mm[0]);
+      x2 = std::max(x2, col / sl.spacing_mm[0]);
+      y1 = std::min(y1, row / sl.spacing_mm[1]);
+      y2 = std::max(y2, row / sl.spacing_mm[1]);
+    }
+    // The slice's plane (distance 0) within the box, to half a slice step.
+    const double tolerance = 0.5 * sl.spacing_mm[2];
+    if (lo_n > tolerance || hi_n < -tolerance) return std::nullopt;
+    // In pixel-index coordinates, as voxel boxes are, clipped to the slice.
+    Box b{static_cast<float>(std::max(0.0, x1)), static_cast<float>(std::max(0.0, y1)),
+          static_cast<float>(std::min<double>(sl.width, x2)), static_cast<float>(std::min<double>(sl.height, y2))};
+    if (!(b.x2 > b.x1 && b.y2 > b.y1)) return std::nullopt;
+    return b;
+  }
+
   // ---- clinical CSV ------------------------------------------------------------
 
   Status read_clinical_csv(const fs::path& path) {
@@ -684,6 +801,14 @@ class Ingester {
         }
         m.record.rel_path = l.file->rel_path;
         m.record.file_size = l.file->size;
+        if (const auto& sc = l.file->scanner) {
+          m.record.source = sc->source;
+          m.record.frame = sc->frame;
+          m.record.width = sc->width;
+          m.record.height = sc->height;
+          m.record.spacing_mm = sc->spacing_mm;
+          m.record.slice_thickness_mm = sc->slice_thickness_mm;
+        }
         ++b;
       }
       merged.push_back(std::move(m));
@@ -695,7 +820,8 @@ class Ingester {
     };
 
     // Lesion information, when this run has a source for it.
-    const bool lesion_source = options_.dl_info.has_value() || options_.lesion_csv.has_value();
+    const bool lesion_source =
+        options_.dl_info.has_value() || options_.lesion_csv.has_value() || options_.lesion_boxes.has_value();
     if (lesion_source) {
       for (Merged& m : merged) {
         m.record.lesion = false;
@@ -719,6 +845,12 @@ class Ingester {
         Merged* m = find(f.key);
         RADCLEAR_CHECK(m != nullptr, "lesion CSV row was checked to name a known slice");
         m->record.lesion = m->record.lesion || f.present;
+      }
+      for (const SliceBox& sb : w.scanner_boxes) {
+        Merged* m = find(sb.key);
+        RADCLEAR_CHECK(m != nullptr, "lesion-box row was resolved to a listed slice");
+        m->record.lesion = true;
+        m->record.lesion_boxes.push_back(sb.box);
       }
     }
 
@@ -778,6 +910,8 @@ class Ingester {
       study.patient_id = study_id.substr(0, study_id.find('_'));
     } else if (w.csv_patient) {
       study.patient_id = *w.csv_patient;
+    } else if (!w.scanner_patient.empty()) {
+      study.patient_id = w.scanner_patient;
     } else if (study.patient_id.empty()) {
       study.patient_id = study_id;
     }

@@ -39,9 +39,11 @@
 // A lesion source given in a run (DL_info / lesion CSV) is authoritative for
 // the lesion flags, boxes and lesions of every study that run touches; a
 // run without one keeps the stored lesion information.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,16 +58,39 @@ namespace radclear::storage {
 
 using stages::LayoutChoice;  // auto | deeplesion | clear (stages/enums.h)
 
-// One image file under the data root.
+// A slice of a DICOM series or NIfTI volume (storage/scanner_listing.h):
+// its identity, decoder and geometry, known from the headers at listing.
+struct ScannerSlice {
+  SliceId id;
+  std::string patient_id;              // DICOM PatientID; NIfTI: the folder or file stem
+  SliceSource source = SliceSource::kDicomFrame;
+  uint32_t frame = 0;
+  uint16_t width = 0, height = 0;      // columns, rows
+  std::array<float, 3> spacing_mm{};   // column, row, slice-to-slice
+  float slice_thickness_mm = 0;
+  // Patient frame (LPS mm) of pixel (column 0, row 0) and the unit vectors
+  // along a row (+column) and down a column (+row): the lesion-box CSV's
+  // patient coordinates are mapped through them.
+  std::array<double, 3> origin{};
+  std::array<double, 3> column_dir{};
+  std::array<double, 3> row_dir{};
+};
+
+// One image file (or DICOM/NIfTI slice) under the data root.
 struct ListedFile {
   std::string rel_path;  // '/'-separated, relative to the data root
   uint64_t size = 0;     // bytes
+  std::optional<ScannerSlice> scanner = std::nullopt;  // set for the DICOM and NIfTI layouts
 };
 
 struct DataListing {
   Layout layout = Layout::kClear;
   std::vector<ListedFile> files;
   int64_t ignored = 0;   // entries that are not slices of the layout (other depth, extension)
+  // DICOM/NIfTI files or series left out, by reason ("localizer", "gantry
+  // tilt", ...): counted in files for file reasons, in series for series
+  // reasons (the reason says which).
+  std::map<std::string, int64_t> skipped;
 };
 
 // Lists the slices under `root`, sorted by path, statting the folders on
@@ -89,6 +114,9 @@ struct IngestOptions {
   std::optional<std::filesystem::path> dl_info;      // DeepLesion DL_info.csv
   std::optional<std::filesystem::path> lesion_csv;   // CLEAR image,lesion_present,patient_id
   std::optional<std::filesystem::path> clinical_csv; // CLEAR image,<labels...>
+  // DICOM/NIfTI lesion boxes: study,x1,y1,z1,x2,y2,z2[,series] in box_space.
+  std::optional<std::filesystem::path> lesion_boxes;
+  stages::BoxSpace box_space = stages::BoxSpace::kVoxel;
   // Field separator of the lesion and clinical CSVs (DL_info.csv is always
   // comma-separated). Default: ','
   char csv_separator = ',';
@@ -112,6 +140,7 @@ struct IngestReport {
   Layout layout = Layout::kClear;
   int64_t files_listed = 0;
   int64_t files_ignored = 0;      // listing entries that are not slices (see DataListing)
+  std::map<std::string, int64_t> skipped;  // DICOM/NIfTI input left out, by reason (DataListing)
   int64_t studies_touched = 0;
   int64_t studies_written = 0;    // new or changed study records
   int64_t slices_new = 0;

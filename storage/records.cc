@@ -10,7 +10,13 @@ namespace radclear::storage {
 const char* split_name(Split s) { return stages::enum_name(s); }
 
 const char* layout_name(Layout l) {
-  return l == Layout::kDeepLesion ? "deeplesion" : "clear";
+  switch (l) {
+    case Layout::kDeepLesion: return "deeplesion";
+    case Layout::kClear: return "clear";
+    case Layout::kDicom: return "dicom";
+    case Layout::kNifti: return "nifti";
+  }
+  return "?";
 }
 
 const char* coarse_type_name(int type) {
@@ -74,7 +80,7 @@ namespace {
 
 class Writer {
  public:
-  Writer() { out_.push_back(static_cast<char>(kRecordFormatVersion)); }
+  explicit Writer(uint8_t version = kRecordFormatVersion) { out_.push_back(static_cast<char>(version)); }
   void u64(uint64_t v) {
     while (v >= 0x80) {
       out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -114,12 +120,18 @@ class Writer {
 // decoders read every field and check ok() once.
 class Reader {
  public:
-  Reader(std::string_view in, const char* kind) : in_(in), kind_(kind) {
-    const uint8_t v = u8();
-    if (ok_ && v != kRecordFormatVersion) {
-      fail(fmt::format("format version {} (this build reads {})", v, kRecordFormatVersion));
+  // Accepts format versions kRecordFormatVersion..max_version.
+  Reader(std::string_view in, const char* kind, uint8_t max_version = kRecordFormatVersion)
+      : in_(in), kind_(kind) {
+    version_ = u8();
+    if (ok_ && (version_ < kRecordFormatVersion || version_ > max_version)) {
+      fail(max_version == kRecordFormatVersion
+               ? fmt::format("format version {} (this build reads {})", version_, kRecordFormatVersion)
+               : fmt::format("format version {} (this build reads {} to {})", version_,
+                             kRecordFormatVersion, max_version));
     }
   }
+  uint8_t version() const { return version_; }
   uint64_t u64() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -208,6 +220,7 @@ class Reader {
   }
   std::string_view in_;
   const char* kind_;
+  uint8_t version_ = 0;
   bool ok_ = true;
   std::string error_;
 };
@@ -298,10 +311,19 @@ Status parse_split_study_key(std::string_view key, Split* split, std::string* st
 }
 
 // ---- slice -------------------------------------------------------------------
-// flags: bit 0 lesion.
+// flags: bit 0 lesion. Format 2 (DICOM/NIfTI slices) appends source, frame,
+// spacing and thickness; an image-file slice stays format 1, byte for byte.
+
+namespace {
+bool scanner_fields_default(const SliceRecord& r) {
+  return r.source == SliceSource::kImageFile && r.frame == 0 &&
+         r.spacing_mm == std::array<float, 3>{} && r.slice_thickness_mm == 0;
+}
+}  // namespace
 
 std::string encode_slice(const SliceRecord& r) {
-  Writer w;
+  const bool scanner = !scanner_fields_default(r);
+  Writer w(scanner ? kSliceFormatScanner : kRecordFormatVersion);
   w.str(r.rel_path);
   w.u64(r.file_size);
   w.u64(r.width);
@@ -309,11 +331,17 @@ std::string encode_slice(const SliceRecord& r) {
   w.u8(r.lesion ? 1 : 0);
   w.u64(r.lesion_boxes.size());
   for (const Box& b : r.lesion_boxes) w.box(b);
+  if (scanner) {
+    w.u8(static_cast<uint8_t>(r.source));
+    w.u64(r.frame);
+    for (float v : r.spacing_mm) w.f32(v);
+    w.f32(r.slice_thickness_mm);
+  }
   return w.take();
 }
 
 Status decode_slice(std::string_view value, SliceRecord* out) {
-  Reader r(value, "slice");
+  Reader r(value, "slice", kSliceFormatScanner);
   out->rel_path = r.str();
   out->file_size = r.u64();
   out->width = r.in_range<uint16_t>(static_cast<int64_t>(r.u64()), 0, 65535, "width");
@@ -323,6 +351,16 @@ Status decode_slice(std::string_view value, SliceRecord* out) {
   const uint64_t n = r.count(16);
   out->lesion_boxes.resize(n);
   for (auto& b : out->lesion_boxes) b = r.box();
+  out->source = SliceSource::kImageFile;
+  out->frame = 0;
+  out->spacing_mm = {};
+  out->slice_thickness_mm = 0;
+  if (r.version() == kSliceFormatScanner) {
+    out->source = static_cast<SliceSource>(r.in_range<uint8_t>(r.u8(), 0, 2, "source"));
+    out->frame = r.in_range<uint32_t>(static_cast<int64_t>(r.u64()), 0, UINT32_MAX, "frame");
+    for (float& v : out->spacing_mm) v = r.f32();
+    out->slice_thickness_mm = r.f32();
+  }
   return r.finish();
 }
 
@@ -402,7 +440,7 @@ std::string encode_study(const StudyRecord& r) {
 Status decode_study(std::string_view value, StudyRecord* out) {
   Reader r(value, "study");
   out->patient_id = r.str();
-  out->layout = static_cast<Layout>(r.in_range<uint8_t>(r.u8(), 1, 2, "layout"));
+  out->layout = static_cast<Layout>(r.in_range<uint8_t>(r.u8(), 1, 4, "layout"));
   out->split = split_from(r, r.u8());
   out->patient_age = r.in_range<int32_t>(r.i64(), INT32_MIN, INT32_MAX, "patient_age");
   out->slice_count = r.in_range<uint32_t>(static_cast<int64_t>(r.u64()), 0, UINT32_MAX, "slice_count");

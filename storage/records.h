@@ -2,7 +2,9 @@
 // Typed records stored in the slice index (storage/index.h) and their
 // compact, versioned binary encoding.
 //
-// Every value starts with one format-version byte (kRecordFormatVersion);
+// Every value starts with one format-version byte (kRecordFormatVersion; a
+// slice of a DICOM/NIfTI source is written as kSliceFormatScanner, which
+// adds its source, frame and spacing, so PNG slices keep their bytes);
 // integers are LEB128 varints (zig-zag for signed), reals are IEEE-754
 // little-endian, strings are varint length + bytes. A decoder refuses a
 // version it does not know and any value that is truncated or has bytes
@@ -29,11 +31,13 @@
 #include <vector>
 
 #include "common/status.h"
+#include "data/slice_source.h"
 #include "stages/enums.h"
 
 namespace radclear::storage {
 
 inline constexpr uint8_t kRecordFormatVersion = 1;
+inline constexpr uint8_t kSliceFormatScanner = 2;
 
 // DeepLesion's Train_Val_Test column (1, 2, 3); kUnknown where the source
 // has no split (CLEAR's layout: folds are made later, by patient).
@@ -42,8 +46,8 @@ using Split = stages::Split;
 const char* split_name(Split s);  // "unknown", "train", "val", "test"
 
 // Which on-disk layout a study came from.
-enum class Layout : uint8_t { kDeepLesion = 1, kClear = 2 };
-const char* layout_name(Layout l);  // "deeplesion", "clear"
+enum class Layout : uint8_t { kDeepLesion = 1, kClear = 2, kDicom = 3, kNifti = 4 };
+const char* layout_name(Layout l);  // "deeplesion", "clear", "dicom", "nifti"
 
 // DeepLesion's Coarse_lesion_type names: 1 bone .. 8 pelvis; -1 (not
 // labelled) and anything else give "unlabelled".
@@ -60,20 +64,26 @@ struct Box {
 // Identity of a slice: the parts of its key.
 struct SliceId {
   std::string study_id;        // the slice's folder: DeepLesion "000001_01_01"
-                               //   (<patient>_<study>_<series>), CLEAR "<study>"
-  std::string series;          // DeepLesion "01"; "" in CLEAR's layout
-  uint32_t slice_number = 0;   // z: the trailing number of the file stem (0 if none)
-  std::string name;            // the file stem ("109", "patient_001_slice_001")
+                               //   (<patient>_<study>_<series>), CLEAR "<study>",
+                               //   DICOM StudyInstanceUID, NIfTI the file stem
+  std::string series;          // DeepLesion "01"; "" in CLEAR's layout and NIfTI;
+                               //   DICOM SeriesInstanceUID
+  uint32_t slice_number = 0;   // z: the trailing number of the file stem (0 if none);
+                               //   DICOM/NIfTI: 0.. inferior to superior
+  std::string name;            // the file stem ("109", "patient_001_slice_001");
+                               //   DICOM the file name, NIfTI the slice number
   bool operator==(const SliceId& o) const {
     return study_id == o.study_id && series == o.series && slice_number == o.slice_number &&
            name == o.name;
   }
 };
 
-// One image file (a CT slice).
+// One CT slice: an image file, a DICOM frame or a NIfTI plane.
 struct SliceRecord {
   SliceId id;
   std::string rel_path;        // relative to the data root, '/'-separated
+  SliceSource source = SliceSource::kImageFile;
+  uint32_t frame = 0;          // DICOM frame, or NIfTI axial plane (see slice_source.h)
   uint64_t file_size = 0;      // bytes, as listed at ingest (checked by --verify)
   uint16_t width = 0;          // pixels; 0 when unknown (known from DL_info's
   uint16_t height = 0;         //   Image_size for the series of a lesion)
@@ -83,10 +93,15 @@ struct SliceRecord {
   // LesionRecord with key slice_key(id) + be16(i). Empty for a CLEAR lesion
   // slice (its CSV has no boxes).
   std::vector<Box> lesion_boxes;
+  // DICOM/NIfTI: millimetres between columns, rows and neighbouring slices
+  // (0 = unknown), and the nominal SliceThickness (NIfTI: the z spacing).
+  std::array<float, 3> spacing_mm{};
+  float slice_thickness_mm = 0;
   bool operator==(const SliceRecord& o) const {
-    return id == o.id && rel_path == o.rel_path && file_size == o.file_size &&
-           width == o.width && height == o.height && lesion == o.lesion &&
-           lesion_boxes == o.lesion_boxes;
+    return id == o.id && rel_path == o.rel_path && source == o.source && frame == o.frame &&
+           file_size == o.file_size && width == o.width && height == o.height &&
+           lesion == o.lesion && lesion_boxes == o.lesion_boxes && spacing_mm == o.spacing_mm &&
+           slice_thickness_mm == o.slice_thickness_mm;
   }
 };
 

@@ -5,6 +5,8 @@ namespace radclear::worker {
 data::SliceSample to_slice_sample(const storage::SliceRecord& r, int64_t id) {
   data::SliceSample s;
   s.path = r.rel_path;
+  s.source = r.source;
+  s.frame = static_cast<int>(r.frame);
   s.study = r.id.study_id;
   s.slice = static_cast<int>(r.id.slice_number);
   s.lesion = r.lesion;

@@ -181,10 +181,35 @@ TEST(RecordValues, StudyAndPatientRoundTrip) {
   EXPECT_EQ(pb, p);
 }
 
+// A DICOM frame / NIfTI plane keeps its source, frame and spacing (format 2);
+// an image-file slice stays format 1, so indexes written before are read
+// and rewritten byte for byte.
+TEST(RecordValues, ScannerSliceRoundTripAndPngSlicesKeepFormatOne) {
+  SliceRecord r = sample_slice();
+  EXPECT_EQ(static_cast<uint8_t>(encode_slice(r)[0]), kRecordFormatVersion);
+  r.rel_path = "ct/lung_007.nii.gz";
+  r.source = SliceSource::kNiftiPlane;
+  r.frame = 41;
+  r.spacing_mm = {0.7f, 0.7f, 1.25f};
+  r.slice_thickness_mm = 1.5f;
+  const std::string v = encode_slice(r);
+  EXPECT_EQ(static_cast<uint8_t>(v[0]), kSliceFormatScanner);
+  SliceRecord back;
+  back.id = r.id;
+  ASSERT_TRUE(decode_slice(v, &back).ok());
+  EXPECT_EQ(back, r);
+  for (size_t n = 0; n < v.size(); ++n) {
+    EXPECT_EQ(decode_slice(v.substr(0, n), &back).code(), StatusCode::kCorruption) << "length " << n;
+  }
+  std::string bad_source = v;
+  bad_source[v.size() - 4 * 4 - 1 - 1] = 7;  // the source byte: then frame 41 (1 varint byte), 4 floats
+  EXPECT_EQ(decode_slice(bad_source, &back).code(), StatusCode::kCorruption);
+}
+
 TEST(RecordValues, VersionByteIsChecked) {
   std::string v = encode_slice(sample_slice());
   ASSERT_EQ(static_cast<uint8_t>(v[0]), kRecordFormatVersion);
-  v[0] = static_cast<char>(kRecordFormatVersion + 1);
+  v[0] = static_cast<char>(kSliceFormatScanner + 1);  // slices read formats 1 and 2
   SliceRecord back;
   const Status s = decode_slice(v, &back);
   EXPECT_EQ(s.code(), StatusCode::kCorruption);

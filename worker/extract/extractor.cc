@@ -299,7 +299,8 @@ ExtractResult run_extract(const ExtractSpec& given, Communicator& comm, const Ex
       throw_if_error(slices.status());
       ExtractStudy study{load.study, {}};
       for (const auto& r : slices.value()) {
-        study.slices.push_back({r.rel_path, r.id.name, static_cast<int32_t>(r.id.slice_number)});
+        study.slices.push_back({r.rel_path, r.id.name, static_cast<int32_t>(r.id.slice_number), r.source,
+                                static_cast<int32_t>(r.frame)});
       }
       my_slices += static_cast<int64_t>(study.slices.size());
       mine.push_back(std::move(study));

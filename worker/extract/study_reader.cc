@@ -6,7 +6,7 @@
 #include <opencv2/core.hpp>
 
 #include "common/check.h"
-#include "data/decode.h"
+#include "data/scanner_decode.h"
 #include "data/transforms.h"
 #include "data/window.h"
 
@@ -92,7 +92,7 @@ StudyChunk StudyChunkReader::fill(const Planned& p) const {
     for (int64_t k = 0; k < p.count; ++k) {
       const ExtractSlice& slice = study.slices[p.first + k];
       const std::string path = (std::filesystem::path(spec_.data_root) / slice.rel_path).string();
-      const data::DecodedImage img = data::decode_file(path);
+      const data::DecodedImage img = data::decode_slice_source(path, slice.source, slice.frame);
       const int per_slice =
           img.kind == data::PixelKind::kHounsfield ? static_cast<int>(luts_->windows.size()) : 1;
       if (c.rows_per_slice == 0) {

@@ -21,12 +21,16 @@
 
 #include <torch/types.h>
 
+#include "data/slice_source.h"
+
 namespace radclear::worker {
 
 struct ExtractSlice {
   std::string rel_path;  // relative to the data root
   std::string name;      // file stem, stored as slice_names
   int32_t number = 0;    // slice number, stored in coords[:, 0]
+  SliceSource source = SliceSource::kImageFile;  // how rel_path is decoded
+  int32_t frame = 0;     // DICOM frame or NIfTI plane
 };
 
 struct ExtractStudy {

@@ -25,10 +25,16 @@ Result<StageReport> run_index(const stages::IndexSpec& spec, stages::RankContext
         "  slices new {}, updated {}, unchanged {}\n"
         "  lesions written {}, deleted {}; patients written {}; batches {}\n"
         "  CSV rows read {}, bad rows skipped {}",
-        spec.data_root.string(), storage::layout_name(r.layout), spec.db.string(), r.seconds,
+        !spec.dicom.empty() ? spec.dicom.string() : !spec.nifti.empty() ? spec.nifti : spec.data_root.string(),
+        storage::layout_name(r.layout), spec.db.string(), r.seconds,
         run.cancelled ? " (cancelled: a rerun finishes the rest)" : "", r.files_listed, r.files_ignored,
         r.studies_touched, r.studies_written, r.slices_new, r.slices_updated, r.slices_unchanged, r.lesions_written,
         r.lesions_deleted, r.patients_written, r.batches, r.rows_read, r.bad_rows);
+    if (!r.skipped.empty()) {
+      report.summary += "\n  left out (DICOM/NIfTI):";
+      for (const auto& [reason, n] : r.skipped) report.summary += fmt::format(" {} {};", reason, n);
+      report.summary.pop_back();
+    }
     if (run.verify) {
       const storage::VerifyReport& v = *run.verify;
       report.summary += fmt::format("\nverify: {} files checked, {} missing, {} with another size", v.checked,
