@@ -25,6 +25,10 @@ const std::vector<ArchInfo>& arch_infos() {
       {"swin", "swin", 768, 224},  // CLEAR's name: Swin-T
       {"swin_small", "swin", 768, 224},
       {"swin_base", "swin", 1024, 224},
+      {"vmamba_tiny", "vmamba", 768, 224},
+      {"vmamba", "vmamba", 768, 224},  // CLEAR's name: VSSM() = VMamba-T
+      {"vmamba_small", "vmamba", 768, 224},
+      {"vmamba_base", "vmamba", 1024, 224},
   };
   return table;
 }

@@ -38,7 +38,10 @@ torch::Tensor recipe_fill(const std::string& name, const std::vector<int64_t>& s
   const std::string leaf = name.substr(name.rfind('.') == std::string::npos ? 0 : name.rfind('.') + 1);
   if (leaf == "num_batches_tracked") return torch::zeros(shape, torch::kLong);
   const uint32_t seed = fnv1a32(name);
-  const double scale = shape.size() >= 2 ? std::sqrt(3.0) / std::sqrt(double(numel / shape[0])) : 0.0;
+  // VMamba's stacked per-scan linears [K, out, in]: fan-in is the last dimension.
+  const bool stacked_linear = leaf == "x_proj_weight" || leaf == "dt_projs_weight";
+  const double fan_in = stacked_linear ? double(shape.back()) : shape.size() >= 2 ? double(numel / shape[0]) : 1.0;
+  const double scale = std::sqrt(3.0) / std::sqrt(fan_in);
   enum { kVar, kMean, kMatrix, kScale, kShift } rule = kShift;
   if (leaf == "running_var") {
     rule = kVar;
@@ -169,7 +172,7 @@ TEST(BackboneGoldenManifest, CoversEveryRegisteredBackbone) {
     EXPECT_TRUE(builtin_backbones().contains(m["arch"].get<std::string>())) << m["arch"];
   }
   for (const auto& name : builtin_backbones().names()) {
-    if (name == "mambaout" || name == "swin") continue;  // aliases of mambaout_tiny and swin_tiny
+    if (name == "mambaout" || name == "swin" || name == "vmamba") continue;  // aliases of the *_tiny
     bool found = false;
     for (const auto& m : manifest["models"]) found = found || m["arch"] == name;
     EXPECT_TRUE(found) << name << " has no golden data; add it to scripts/golden/backbones.py";
