@@ -38,7 +38,7 @@ void sync(const torch::Device& device) {
 // VMamba-like magnitudes: dt = softplus(N(0,1) - 4) ~ 0.02, A = -(1..16).
 SelectiveScanInputs inputs(const Stage& s, const torch::Device& device, bool grad) {
   torch::manual_seed(0);
-  const auto o = torch::TensorOptions().device(device);
+  const auto o = torch::TensorOptions().dtype(torch::kFloat).device(device);
   SelectiveScanInputs in;
   const int64_t kc = kScans * s.channels;
   in.u = torch::randn({kBatch, kc, s.length}, o);

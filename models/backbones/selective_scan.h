@@ -6,8 +6,9 @@
 //   y_t = sum_n C_t[n] h_t[n] + D[d] u_t
 // Shapes (VMamba's selective_scan_torch): u, delta [batch, K*C, L];
 // A [K*C, N] (<= 0); B, C [batch, K, N, L] (shared by the C channels of
-// group k); D, delta_bias [K*C]. Returns y [batch, K*C, L] in float32; the
-// inputs are computed in float32 whatever their dtype (VMamba's force_fp32).
+// group k); D, delta_bias [K*C]. Returns y [batch, K*C, L]. Computes in
+// float32 (16-bit inputs are upcast, as VMamba's force_fp32), or in float64
+// when u is float64.
 #include <torch/types.h>
 
 #include <cstdint>

@@ -19,6 +19,7 @@ namespace nn = torch::nn;
 namespace {
 
 constexpr int64_t kScans = 4;  // row-major, column-major, and both reversed
+constexpr int64_t kCudaChunk = 16;  // VMambaConfig::scan_chunk -1 on CUDA
 
 LayerNorm layer_norm(int64_t dim) { return LayerNorm(nn::LayerNormOptions({dim}).eps(1e-5)); }
 
@@ -75,12 +76,14 @@ class SS2DImpl : public nn::Module {
     SelectiveScanInputs in;
     in.u = xs.reshape({b, -1, l});
     in.delta = dts.reshape({b, -1, l});
-    in.A = -torch::exp(A_logs.to(torch::kFloat));
+    in.A = -torch::exp(A_logs);
     in.B = parts[1];
     in.C = parts[2];
     in.D = Ds;
     in.delta_bias = dt_projs_bias.reshape({-1});
-    const auto ys = selective_scan_chunked(in, chunk_).view({b, kScans, inner_, l});
+    const int64_t chunk = chunk_ >= 0 ? chunk_ : input.is_cuda() ? kCudaChunk : 0;
+    const auto ys = (chunk == 0 ? selective_scan_sequential(in) : selective_scan_chunked(in, chunk))
+                        .view({b, kScans, inner_, l});
     const auto y = cross_merge(ys, h, w).transpose(1, 2).reshape({b, h, w, inner_});
     return out_proj->forward(out_norm->forward(y).to(input.scalar_type()) * torch::silu(xz[1]));
   }
@@ -255,10 +258,10 @@ std::shared_ptr<BackboneImpl> make_vmamba(const VMambaConfig& c, const BackboneO
     }
   }
   if (c.patch <= 0 || c.d_state <= 0 || c.d_conv <= 0 || c.d_conv % 2 == 0 || c.ssm_ratio <= 0 ||
-      c.mlp_ratio <= 0 || c.scan_chunk <= 0) {
+      c.mlp_ratio <= 0 || c.scan_chunk < -1) {
     throw InvalidArgument(fmt::format(
         "{}: invalid VMamba config (patch {}, d_state {}, d_conv {}, ssm_ratio {}, mlp_ratio {}, scan_chunk {}); "
-        "all must be positive and d_conv odd",
+        "all but scan_chunk (>= -1) must be positive and d_conv odd",
         c.arch, c.patch, c.d_state, c.d_conv, c.ssm_ratio, c.mlp_ratio, c.scan_chunk));
   }
   if (o.image_size < 32) {

@@ -52,13 +52,17 @@ struct VMambaConfig {
   double ssm_ratio = 2.0;  // SS2D inner width = int(ssm_ratio * C)
   int64_t d_conv = 3;      // depthwise conv kernel
   double mlp_ratio = 4.0;  // MLP hidden = int(mlp_ratio * C)
-  // Positions per step of the chunked selective scan (selective_scan.h); not
-  // part of the model's maths, only of its speed and memory.
-  int64_t scan_chunk = 16;
+  // Which selective scan (selective_scan.h) SS2D runs; the same maths, only
+  // speed and memory differ. 0: the sequential one; T > 0: the chunked one
+  // with chunks of T; -1: by device, sequential on the CPU (there the chunked
+  // one measured 4.6x to 16x slower at vmamba_tiny's stage sizes, bench/
+  // selective_scan_bench.cc), chunks of 16 on CUDA (L/16 steps of large
+  // kernels instead of L steps of small ones). Default: -1.
+  int64_t scan_chunk = -1;
 };
 
-// Throws InvalidArgument when a width or depth is not positive, the patch or
-// state size is not positive, or image_size < 32.
+// Throws InvalidArgument when a width, depth, patch, state size or ratio is
+// not positive, d_conv is even, scan_chunk < -1, or image_size < 32.
 std::shared_ptr<BackboneImpl> make_vmamba(const VMambaConfig& config, const BackboneOptions& options);
 
 void register_vmamba_backbones(BackboneRegistry& registry);
