@@ -310,23 +310,13 @@ class SS2D(nn.Module):
         return self.out_proj(y * F.silu(z))
 
 
-class VMambaMlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
 class VSSBlock(nn.Module):
     def __init__(self, dim):
         super().__init__()
         self.norm = nn.LayerNorm(dim)
         self.op = SS2D(dim)
         self.norm2 = nn.LayerNorm(dim)
-        self.mlp = VMambaMlp(dim, 4 * dim)
+        self.mlp = Mlp(dim, 4 * dim)  # the ViT MLP: fc1, GELU, fc2
 
     def forward(self, x):
         x = x + self.op(self.norm(x))
