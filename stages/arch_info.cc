@@ -27,6 +27,10 @@ const std::vector<ArchInfo>& arch_infos() {
       {"swin_base", "swin", 1024, 224},
       {"swin_tiny_256", "swin", 768, 256},
       {"swin_small_256", "swin", 768, 256},
+      {"vmamba_tiny", "vmamba", 768, 224},
+      {"vmamba", "vmamba", 768, 224},  // CLEAR's name: VSSM() = VMamba-T
+      {"vmamba_small", "vmamba", 768, 224},
+      {"vmamba_base", "vmamba", 1024, 224},
   };
   return table;
 }

@@ -6,6 +6,7 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include <memory>
 #include <string>
 
 namespace radclear::models {
@@ -27,12 +28,13 @@ struct BackboneOptions {
 
 struct BackboneInfo {
   std::string arch;          // registry name: "vit_small", "mambaout_femto", "resnet50"
-  std::string family;        // "vit", "mambaout", "resnet", "swin": selects the MoCo head recipe
+  std::string family;        // "vit", "mambaout", "resnet", "swin", "vmamba": the MoCo head recipe
   int64_t feature_dim = 0;   // width of forward_features(): what extraction stores
   int64_t image_size = 224;  // input height = width
-  // Name of the classification-head submodule ("head" for ViT/MambaOut, "fc"
-  // for ResNet). MoCo replaces it with its projector under the same name, so
-  // checkpoint keys read `module.base_encoder.head.0.weight` as in Python.
+  // Path of the classification-head submodule ("head" for ViT/MambaOut, "fc"
+  // for ResNet, "classifier.head" for VMamba: dots name nested submodules).
+  // MoCo replaces it with its projector under the same path, so checkpoint
+  // keys read `module.base_encoder.head.0.weight` as in Python.
   std::string head_name = "head";
   int64_t head_in_dim = 0;   // input width of that head
   int64_t num_classes = 0;   // output width of the head as built (0: Identity)
@@ -48,10 +50,16 @@ class BackboneImpl : public torch::nn::Module {
   virtual const BackboneInfo& info() const = 0;
 
   // Runs the submodule currently registered under info().head_name, so a
-  // head swapped in with replace_module (MoCo's projector) is the one used.
+  // head swapped in with replace_head (MoCo's projector) is the one used.
   // Supported head types: Sequential, Linear, Identity and UnaryModuleImpl;
   // anything else throws InvalidArgument naming the type.
   torch::Tensor forward_head(const torch::Tensor& features);
+
+  // The submodule at the path info().head_name, or nullptr when there is none.
+  std::shared_ptr<torch::nn::Module> head_module() const;
+  // Registers `head` in place of that submodule, under the same path. Throws
+  // InvalidArgument naming the path when it does not exist.
+  void replace_head(std::shared_ptr<torch::nn::Module> head);
 };
 
 // A module with one tensor in and one out that a backbone can call as its

@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "models/backbones/registry.h"
+#include "models/layers/init.h"
 #include "models/layers/layer_norm.h"
 
 namespace radclear::models {
@@ -26,18 +27,6 @@ torch::Tensor to_channels_first(const torch::Tensor& x) { return x.permute({0, 3
 
 nn::Conv2d conv3x3_s2(int64_t in, int64_t out) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(2).padding(1));
-}
-
-// timm's trunc_normal_: N(0, std) restricted to [a, b] (absolute bounds).
-// Draws normally and redraws the (for std 0.02, astronomically rare) values
-// outside the bounds; much cheaper than inverse-CDF sampling for 85M weights.
-void trunc_normal_(torch::Tensor& t, double std, double a = -2.0, double b = 2.0) {
-  torch::NoGradGuard no_grad;
-  t.normal_(0.0, std);
-  for (auto outside = (t < a).logical_or_(t > b); outside.any().item<bool>();
-       outside = (t < a).logical_or_(t > b)) {
-    t.masked_scatter_(outside, torch::empty({outside.sum().item<int64_t>()}, t.options()).normal_(0.0, std));
-  }
 }
 
 // Stem: NCHW image -> NHWC features at 1/4 resolution.

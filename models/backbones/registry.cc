@@ -11,6 +11,7 @@
 #include "models/backbones/resnet.h"
 #include "models/backbones/swin.h"
 #include "models/backbones/vit.h"
+#include "models/backbones/vmamba.h"
 
 namespace radclear::models {
 namespace {
@@ -86,6 +87,7 @@ void register_builtin_backbones(BackboneRegistry& registry) {
   register_mambaout_backbones(registry);
   register_resnet_backbones(registry);
   register_swin_backbones(registry);
+  register_vmamba_backbones(registry);
 }
 
 const BackboneRegistry& builtin_backbones() {

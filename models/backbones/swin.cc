@@ -9,6 +9,7 @@
 
 #include "common/check.h"
 #include "models/backbones/registry.h"
+#include "models/layers/init.h"
 #include "models/layers/layer_norm.h"
 
 namespace radclear::models {
@@ -17,15 +18,6 @@ namespace nn = torch::nn;
 namespace {
 
 LayerNorm layer_norm(int64_t dim) { return LayerNorm(nn::LayerNormOptions({dim}).eps(1e-5)); }
-
-// N(0, std) kept inside [-2, 2] (absolute, as torch.nn.init.trunc_normal_).
-void trunc_normal_(const torch::Tensor& t, double std) {
-  torch::NoGradGuard no_grad;
-  t.normal_(0.0, std);
-  for (auto out = t.abs() > 2.0; out.any().item<bool>(); out = t.abs() > 2.0) {
-    t.masked_scatter_(out, torch::empty({out.sum().item<int64_t>()}, t.options()).normal_(0.0, std));
-  }
-}
 
 // Index into the (2w-1)^2 bias table for every (query, key) pair of a w x w
 // window, flattened to [w^4]: (dh + w - 1) * (2w - 1) + (dw + w - 1).

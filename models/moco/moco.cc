@@ -28,11 +28,11 @@ const std::map<std::string, MocoHeadRecipe>& recipes() {
 torch::nn::Sequential install_projector(BackboneImpl& encoder, torch::nn::Sequential projector,
                                         const char* which) {
   const auto& info = encoder.info();
-  if (!encoder.named_children().contains(info.head_name)) {
+  if (!encoder.head_module()) {
     throw InvalidArgument(fmt::format("MoCo: {} '{}' has no head submodule named '{}'", which, info.arch,
                                       info.head_name));
   }
-  encoder.replace_module(info.head_name, projector);
+  encoder.replace_head(projector.ptr());
   return projector;
 }
 

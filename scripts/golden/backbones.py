@@ -2,8 +2,10 @@
 """Golden data for radclear's backbones (models/backbones/).
 
 Our own PyTorch definitions of the ViT family (timm's parameter names, MoCo
-v3's variants: fixed 2D sin-cos position embedding, conv stem) and of
-MambaOut (names of MambaOut's models/mambaout.py); ResNet and Swin are
+v3's variants: fixed 2D sin-cos position embedding, conv stem), of MambaOut
+(names of MambaOut's models/mambaout.py) and of VMamba (the names and
+semantics of VMamba's VSSM() defaults, selective scan as its reference
+selective_scan_torch: one step per position); ResNet and Swin are
 torchvision's own resnet50 and swin_t/s/b, the layouts radclear matches.
 
 Weights are not stored. Every state-dict entry except `pos_embed` (the fixed
@@ -24,6 +26,7 @@ import json
 import math
 import os
 import sys
+from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +60,11 @@ def hash_uniform(numel, seed):
     return x.double() / 4294967296.0
 
 
+# VMamba's per-scan linear weights stacked as [K, out, in]: fan-in is the
+# last dimension (the generic rule would make the scan's B, C and dt tiny).
+STACKED_LINEARS = ("x_proj_weight", "dt_projs_weight")
+
+
 def recipe_fill(name, shape):
     """The value of state-dict entry `name` with `shape` (float64 -> stored dtype later)."""
     numel = 1
@@ -70,6 +78,8 @@ def recipe_fill(name, shape):
         v = 0.5 + u
     elif leaf == "running_mean":
         v = 0.2 * (2 * u - 1)
+    elif leaf in STACKED_LINEARS:
+        v = (2 * u - 1) * (math.sqrt(3.0) / math.sqrt(shape[-1]))
     elif len(shape) >= 2:
         fan_in = numel // shape[0]
         v = (2 * u - 1) * (math.sqrt(3.0) / math.sqrt(fan_in))
@@ -245,6 +255,108 @@ class MambaOut(nn.Module):
         return self.head(self.forward_features(x))
 
 
+# --------------------------------------------------------------------------
+# VMamba: VSSM() defaults (patch embed v1, downsample v2, forward_type v2,
+# channels-last LN), names of VMamba's classification/models/vmamba.py.
+
+
+def selective_scan_ref(u, delta, A, B, C, D, delta_bias):
+    """u, delta [b, K*c, L]; A [K*c, N]; B, C [b, K, N, L]; D, delta_bias [K*c] -> [b, K*c, L]."""
+    b, k, n, length = B.shape
+    kc = u.shape[1]
+    delta = F.softplus(delta + delta_bias[:, None])
+    B = B[:, :, None].expand(b, k, kc // k, n, length).reshape(b, kc, n, length)
+    C = C[:, :, None].expand(b, k, kc // k, n, length).reshape(b, kc, n, length)
+    h = u.new_zeros(b, kc, n)
+    ys = []
+    for t in range(length):
+        h = torch.exp(delta[:, :, t, None] * A) * h + (delta[:, :, t] * u[:, :, t])[:, :, None] * B[:, :, :, t]
+        ys.append((h * C[:, :, :, t]).sum(-1))
+    return torch.stack(ys, dim=2) + u * D[:, None]
+
+
+class SS2D(nn.Module):
+    def __init__(self, dim, d_state=16, ssm_ratio=2.0, d_conv=3):
+        super().__init__()
+        inner, rank, k = int(ssm_ratio * dim), math.ceil(dim / 16), 4
+        self.inner, self.rank, self.d_state = inner, rank, d_state
+        # Registration order as the official module (state-dict order).
+        self.x_proj_weight = nn.Parameter(torch.zeros(k, rank + 2 * d_state, inner))
+        self.A_logs = nn.Parameter(torch.log(torch.arange(1, d_state + 1.0)).repeat(k * inner, 1))
+        self.Ds = nn.Parameter(torch.ones(k * inner))
+        self.dt_projs_weight = nn.Parameter(torch.zeros(k, inner, rank))
+        self.dt_projs_bias = nn.Parameter(torch.zeros(k, inner))
+        self.out_norm = nn.LayerNorm(inner)
+        self.in_proj = nn.Linear(dim, 2 * inner, bias=False)
+        self.conv2d = nn.Conv2d(inner, inner, d_conv, padding=(d_conv - 1) // 2, groups=inner)
+        self.out_proj = nn.Linear(inner, dim, bias=False)
+
+    def forward(self, x):
+        b, h, w, _ = x.shape
+        length, n = h * w, self.d_state
+        x, z = self.in_proj(x).chunk(2, dim=-1)
+        x = F.silu(self.conv2d(x.permute(0, 3, 1, 2)))
+        xs = torch.stack([x.flatten(2), x.transpose(2, 3).flatten(2)], dim=1)
+        xs = torch.cat([xs, xs.flip(-1)], dim=1)  # [b, 4, inner, L]
+        x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight)
+        dts, Bs, Cs = torch.split(x_dbl, [self.rank, n, n], dim=2)
+        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight)
+        ys = selective_scan_ref(xs.reshape(b, -1, length), dts.reshape(b, -1, length), -torch.exp(self.A_logs),
+                                Bs.contiguous(), Cs.contiguous(), self.Ds, self.dt_projs_bias.reshape(-1))
+        ys = ys.view(b, 4, -1, length)
+        ys = ys[:, 0:2] + ys[:, 2:4].flip(-1)
+        y = ys[:, 0] + ys[:, 1].view(b, -1, w, h).transpose(2, 3).reshape(b, -1, length)
+        y = self.out_norm(y.transpose(1, 2).reshape(b, h, w, -1))
+        return self.out_proj(y * F.silu(z))
+
+
+class VSSBlock(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.op = SS2D(dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, 4 * dim)  # the ViT MLP: fc1, GELU, fc2
+
+    def forward(self, x):
+        x = x + self.op(self.norm(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class Permute(nn.Module):
+    def __init__(self, *order):
+        super().__init__()
+        self.order = order
+
+    def forward(self, x):
+        return x.permute(*self.order)
+
+
+class VSSM(nn.Module):
+    def __init__(self, dims, depths, num_classes, patch=4):
+        super().__init__()
+        self.patch_embed = nn.Sequential(nn.Conv2d(3, dims[0], patch, stride=patch), Permute(0, 2, 3, 1),
+                                         nn.LayerNorm(dims[0]))
+        self.layers = nn.ModuleList()
+        for i in range(4):
+            down = nn.Sequential(Permute(0, 3, 1, 2), nn.Conv2d(dims[i], dims[i + 1], 2, stride=2),
+                                 Permute(0, 2, 3, 1), nn.LayerNorm(dims[i + 1])) if i < 3 else nn.Identity()
+            self.layers.append(nn.Sequential(OrderedDict(
+                blocks=nn.Sequential(*[VSSBlock(dims[i]) for _ in range(depths[i])]), downsample=down)))
+        self.classifier = nn.Sequential(OrderedDict(
+            norm=nn.LayerNorm(dims[3]), permute=Permute(0, 3, 1, 2), avgpool=nn.AdaptiveAvgPool2d(1),
+            flatten=nn.Flatten(1), head=nn.Linear(dims[3], num_classes)))
+
+    def forward_features(self, x):
+        x = self.patch_embed(x)
+        for layer in self.layers:
+            x = layer(x)
+        return self.classifier.norm(x).mean([1, 2])
+
+    def forward(self, x):
+        return self.classifier.head(self.forward_features(x))
+
+
 class TorchvisionSwin(nn.Module):
     """torchvision's Swin itself (stochastic depth is off in eval), forward_features = pooled features."""
 
@@ -284,6 +396,7 @@ class TorchvisionResNet(nn.Module):
 # --------------------------------------------------------------------------
 
 NARROW, MID, WIDE = [48, 96, 192, 288], [96, 192, 384, 576], [128, 256, 512, 768]
+VM_NARROW, VM_WIDE = [96, 192, 384, 768], [128, 256, 512, 1024]
 # arch -> (builder(image_size, num_classes), golden image size)
 MODELS = {
     "vit_tiny": (lambda s, n: ViT(192, 12, 3, False, s, n), 32),
@@ -306,6 +419,10 @@ MODELS = {
                                                    num_heads=[3, 6, 12, 24], window_size=[8, 8]), 64),
     "swin_small_256": (lambda s, n: TorchvisionSwin(None, n, embed_dim=96, depths=[2, 2, 18, 2],
                                                     num_heads=[3, 6, 12, 24], window_size=[8, 8]), 64),
+    # 64 px: scans of 256, 64, 16 and 4 positions.
+    "vmamba_tiny": (lambda s, n: VSSM(VM_NARROW, [2, 2, 9, 2], n), 64),
+    "vmamba_small": (lambda s, n: VSSM(VM_NARROW, [2, 2, 27, 2], n), 64),
+    "vmamba_base": (lambda s, n: VSSM(VM_WIDE, [2, 2, 27, 2], n), 64),
 }
 
 
@@ -314,6 +431,11 @@ def state_key(model, key):
     # ResNet keys are torchvision's own.
     return key[4:] if isinstance(model, (TorchvisionResNet, TorchvisionSwin)) else key
 
+
+# Computed in float64 on both sides: the 27-block stage amplifies float32
+# rounding to ~1e-4 relative in PyTorch itself (vmamba_small: 1.05e-4 from
+# float64), the golden tolerance; float64 leaves the semantics to compare.
+FLOAT64 = ("vmamba_tiny", "vmamba_small", "vmamba_base")
 
 # Entries each side computes itself rather than filling from the recipe.
 OWN_VALUE = ("pos_embed", "relative_position_index")
@@ -337,19 +459,22 @@ def main():
         params_224 = sum(p.numel() for p in build(224, num_classes).parameters())
         x = recipe_fill("input", [BATCH, 3, size, size])
         has_bn = any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+        float64 = arch in FLOAT64
+        if float64:
+            model, x = model.double(), x.double()
         with torch.no_grad():
             model.eval()
             outs = [model.forward_features(x), model(x)]
             if has_bn:
                 model.train()
                 outs.append(model(x))
-        blob = torch.cat([o.reshape(-1) for o in outs]).numpy().astype("<f4").tobytes()
+        blob = torch.cat([o.reshape(-1).float() for o in outs]).numpy().astype("<f4").tobytes()
         with open(os.path.join(OUT, f"{arch}.bin"), "wb") as f:
             f.write(blob)
         manifest["models"].append({
             "arch": arch, "image_size": size, "params_224": params_224,
             "feature_dim": outs[0].shape[1], "train_mode_output": has_bn,
-            "outputs": f"{arch}.bin", "state": entries})
+            "outputs": f"{arch}.bin", "state": entries, **({"float64": True} if float64 else {})})
         print(f"{arch}: {len(entries)} keys, {params_224} params at 224, |logits| max "
               f"{outs[1].abs().max().item():.3g}", file=sys.stderr)
     with open(os.path.join(OUT, "manifest.json"), "w") as f:

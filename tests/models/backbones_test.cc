@@ -12,6 +12,7 @@
 #include "models/backbones/registry.h"
 #include "models/backbones/state_dict.h"
 #include "models/backbones/vit.h"
+#include "models/backbones/vmamba.h"
 
 namespace radclear::models {
 namespace {
@@ -20,7 +21,8 @@ namespace {
 // base_patch16_224; MoCo v3's vit_small has 12 heads, same count), the
 // MambaOut paper's table (7.3M, 9.1M, 26.5M, 48.5M, 84.8M), torchvision
 // (resnet50, swin_t/s/b).
-// The conv-stem ViTs have no published count; ours equals scripts/golden's.
+// The conv-stem ViTs and VMamba's VSSM() configuration have no published
+// count; ours equal scripts/golden's (VMamba: its VSSM definition).
 const std::map<std::string, int64_t> kParamCounts = {
     {"vit_tiny", 5717416},        {"vit_small", 22050664},      {"vit_base", 86567656},
     {"vit_conv_small", 21002392}, {"vit_conv_base", 82968904},  {"mambaout_femto", 7304536},
@@ -30,6 +32,8 @@ const std::map<std::string, int64_t> kParamCounts = {
     {"swin", 28288354},  // CLEAR's --arch swin: Swin-T, torchvision swin_t
     // torchvision's SwinTransformer with window_size [8, 8] (larger bias tables).
     {"swin_tiny_256", 28296082},  {"swin_small_256", 49622050},
+    {"vmamba_tiny", 43722376},    {"vmamba_small", 86528392},   {"vmamba_base", 151079784},
+    {"vmamba", 43722376},  // CLEAR's --arch vmamba: VSSM()
 };
 
 const std::map<std::string, int64_t> kFeatureDims = {
@@ -38,6 +42,7 @@ const std::map<std::string, int64_t> kFeatureDims = {
     {"mambaout", 576},       {"mambaout_small", 576}, {"mambaout_base", 768},  {"resnet50", 2048},
     {"swin_tiny", 768},      {"swin_small", 768},     {"swin_base", 1024},     {"swin", 768},
     {"swin_tiny_256", 768},  {"swin_small_256", 768},
+    {"vmamba_tiny", 768},    {"vmamba_small", 768},   {"vmamba_base", 1024},   {"vmamba", 768},
 };
 
 int64_t count_params(const torch::nn::Module& m) {
@@ -67,9 +72,9 @@ TEST_P(EveryBackbone, ShapesGradientsAndReplacedHead) {
   EXPECT_EQ(info.head_in_dim, info.feature_dim);
   EXPECT_EQ(info.image_size, 32);
   EXPECT_EQ(info.num_classes, 10);
-  EXPECT_NE(model->named_children().find(info.head_name), nullptr) << info.head_name;
+  EXPECT_NE(model->head_module(), nullptr) << info.head_name;
   EXPECT_TRUE(info.family == "vit" || info.family == "mambaout" || info.family == "resnet" ||
-              info.family == "swin")
+              info.family == "swin" || info.family == "vmamba")
       << info.family;
 
   const auto x = torch::randn({2, 3, 32, 32});
@@ -92,16 +97,24 @@ TEST_P(EveryBackbone, ShapesGradientsAndReplacedHead) {
     }
   }
   model->forward(x).square().sum().backward();
+  // VMamba's decay A acts from the second position on: at 32 px its last
+  // stage has one position, where A_logs cannot matter.
+  const std::string one_position_decay = "layers.3.blocks.";
   for (const auto& p : model->named_parameters()) {
     if (!p.value().requires_grad()) continue;
+    if (info.family == "vmamba" && p.key().rfind(one_position_decay, 0) == 0 &&
+        p.key().size() > 6 && p.key().compare(p.key().size() - 6, 6, "A_logs") == 0) {
+      continue;
+    }
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
     EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
   }
 
-  // MoCo swaps the head for its projector with replace_module; forward uses it.
+  // MoCo swaps the head for its projector with replace_head; forward uses it.
   auto projector = torch::nn::Sequential(torch::nn::Linear(info.head_in_dim, 16), torch::nn::ReLU(),
                                          torch::nn::Linear(16, 7));
-  model->replace_module(info.head_name, projector);
+  model->replace_head(projector.ptr());
+  EXPECT_EQ(model->head_module(), projector.ptr());
   model->eval();
   torch::NoGradGuard no_grad;
   const auto y = model->forward(x);
@@ -123,7 +136,7 @@ INSTANTIATE_TEST_SUITE_P(Registry, EveryBackbone, ::testing::ValuesIn(builtin_ba
 // ---- registry ---------------------------------------------------------------
 
 TEST(BackboneRegistry, NoClassesGivesIdentityHead) {
-  for (const char* name : {"vit_tiny", "mambaout_femto", "resnet50"}) {
+  for (const char* name : {"vit_tiny", "mambaout_femto", "resnet50", "vmamba_tiny"}) {
     auto model = make_backbone(name, small_options(0));
     model->eval();
     torch::NoGradGuard no_grad;
@@ -162,7 +175,8 @@ TEST(BackboneRegistry, DuplicateRegistrationReplacesTheEarlierFactory) {
 TEST(BackboneRegistry, ListsTheIssueArchitectures) {
   for (const char* name : {"vit_tiny", "vit_small", "vit_base", "vit_conv_small", "vit_conv_base",
                            "mambaout_femto", "mambaout_kobe", "mambaout_tiny", "mambaout_small",
-                           "mambaout_base", "mambaout", "resnet50"}) {
+                           "mambaout_base", "mambaout", "resnet50", "vmamba", "vmamba_tiny", "vmamba_small",
+                           "vmamba_base"}) {
     EXPECT_TRUE(builtin_backbones().contains(name)) << name;
   }
 }
@@ -306,6 +320,111 @@ TEST(MambaOut, InitAndHeadWidthFollowVariant) {
   EXPECT_EQ(state["head.fc1.weight"].sizes(), (std::vector<int64_t>{1152, 288}));
   EXPECT_EQ(state["head.fc2.weight"].sizes(), (std::vector<int64_t>{1000, 1152}));
   EXPECT_EQ(model->info().head_in_dim, 288);
+}
+
+TEST(VMamba, OfficialLayoutAndInit) {
+  torch::manual_seed(7);
+  auto model = make_backbone("vmamba_tiny", small_options(10));
+  const auto state = named_state(*model);
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
+      {"patch_embed.0.weight", {96, 3, 4, 4}},
+      {"patch_embed.2.weight", {96}},
+      {"layers.0.blocks.1.op.x_proj_weight", {4, 6 + 32, 192}},  // dt_rank ceil(96/16) = 6
+      {"layers.0.blocks.1.op.A_logs", {4 * 192, 16}},
+      {"layers.0.blocks.1.op.Ds", {4 * 192}},
+      {"layers.0.blocks.1.op.dt_projs_weight", {4, 192, 6}},
+      {"layers.0.blocks.1.op.dt_projs_bias", {4, 192}},
+      {"layers.0.blocks.1.op.in_proj.weight", {384, 96}},
+      {"layers.0.blocks.1.op.conv2d.weight", {192, 1, 3, 3}},
+      {"layers.0.blocks.1.op.conv2d.bias", {192}},
+      {"layers.0.blocks.1.op.out_norm.weight", {192}},
+      {"layers.0.blocks.1.op.out_proj.weight", {96, 192}},
+      {"layers.2.blocks.8.mlp.fc1.weight", {1536, 384}},
+      {"layers.2.downsample.1.weight", {768, 384, 2, 2}},
+      {"layers.2.downsample.3.weight", {768}},
+      {"classifier.norm.weight", {768}},
+      {"classifier.head.weight", {10, 768}},
+  };
+  for (const auto& [key, shape] : expected) {
+    ASSERT_NE(state.find(key), nullptr) << key;
+    EXPECT_EQ(state[key].sizes(), shape) << key;
+  }
+  for (const char* absent : {"layers.0.blocks.0.op.in_proj.bias", "layers.0.blocks.0.op.out_proj.bias",
+                             "layers.3.downsample.1.weight", "layers.2.blocks.9.norm.weight", "head.weight"}) {
+    EXPECT_EQ(state.find(absent), nullptr) << absent;
+  }
+  EXPECT_EQ(model->info().head_name, "classifier.head");
+  EXPECT_EQ(model->head_module(), model->named_modules()["classifier.head"]);
+
+  // A_logs = log(1..N) in every row, D = 1, softplus(dt bias) in [1e-3, 0.1].
+  const auto a_logs = state["layers.1.blocks.0.op.A_logs"];
+  EXPECT_TRUE(torch::allclose(a_logs, torch::log(torch::arange(1, 17, torch::kFloat)).expand_as(a_logs)));
+  EXPECT_EQ(state["layers.1.blocks.0.op.Ds"].min().item<float>(), 1.0f);
+  EXPECT_EQ(state["layers.1.blocks.0.op.Ds"].max().item<float>(), 1.0f);
+  const auto dt = torch::softplus(state["layers.1.blocks.0.op.dt_projs_bias"]);
+  EXPECT_GE(dt.min().item<double>(), 1e-3 * 0.999);
+  EXPECT_LE(dt.max().item<double>(), 0.1 * 1.001);
+  EXPECT_LT(dt.min().item<double>(), 2e-3);  // log-uniform: both ends reached with 4 x 384 draws
+  EXPECT_GT(dt.max().item<double>(), 0.05);
+  // x_proj: nn.Linear's default U(+-1/sqrt(inner)); dt_projs_weight U(+-dt_rank^-1/2).
+  const double x_bound = 1.0 / std::sqrt(384.0), dt_bound = 1.0 / std::sqrt(12.0);
+  EXPECT_LE(state["layers.1.blocks.0.op.x_proj_weight"].abs().max().item<double>(), x_bound);
+  EXPECT_GT(state["layers.1.blocks.0.op.x_proj_weight"].abs().max().item<double>(), 0.99 * x_bound);
+  EXPECT_LE(state["layers.1.blocks.0.op.dt_projs_weight"].abs().max().item<double>(), dt_bound);
+  EXPECT_GT(state["layers.1.blocks.0.op.dt_projs_weight"].abs().max().item<double>(), 0.95 * dt_bound);
+  // Linears: trunc-normal std 0.02, zero bias.
+  EXPECT_NEAR(state["layers.2.blocks.3.op.in_proj.weight"].std().item<double>(), 0.02, 0.001);
+  EXPECT_EQ(state["layers.2.blocks.3.mlp.fc1.bias"].abs().max().item<float>(), 0.0f);
+}
+
+// The model's maths does not depend on the scan: sequential (the CPU
+// default) and chunked (CUDA's, or any chunk length) give the same outputs
+// and gradients from the same weights.
+TEST(VMamba, ChunkedAndSequentialScansGiveTheSameModel) {
+  VMambaConfig config;
+  config.arch = "vmamba_test";
+  config.depths = {1, 1, 2, 1};
+  config.scan_chunk = 0;
+  torch::manual_seed(8);
+  auto sequential = make_vmamba(config, small_options(5));
+  config.scan_chunk = 7;  // does not divide 64 = (32 / 4)^2 positions
+  auto chunked = make_vmamba(config, small_options(5));
+  load_state_dict_strict(*chunked, [&] {
+    StateDict s;
+    for (const auto& item : named_state(*sequential)) s[item.key()] = item.value().detach().clone();
+    return s;
+  }());
+  const auto x = torch::randn({2, 3, 32, 32});
+  const auto y_seq = sequential->forward(x), y_chunk = chunked->forward(x);
+  EXPECT_TRUE(torch::allclose(y_chunk, y_seq, 1e-4, 1e-5)) << (y_chunk - y_seq).abs().max().item<double>();
+  y_seq.square().sum().backward();
+  y_chunk.square().sum().backward();
+  const auto p_seq = sequential->named_parameters(), p_chunk = chunked->named_parameters();
+  for (const auto& p : p_seq) {
+    const auto& g = p.value().grad();
+    EXPECT_TRUE(torch::allclose(p_chunk[p.key()].grad(), g, 1e-3, 1e-5 * g.abs().max().item<double>()))
+        << p.key();
+  }
+  config.scan_chunk = -2;
+  EXPECT_THROW(make_vmamba(config, small_options()), InvalidArgument);
+}
+
+TEST(VMamba, AliasIsTinyAndAMissingHeadPathIsAClearError) {
+  const auto alias = make_backbone("vmamba", small_options());
+  const auto tiny = make_backbone("vmamba_tiny", small_options());
+  const auto a = named_state(*alias), t = named_state(*tiny);
+  ASSERT_EQ(a.size(), t.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].key(), t[i].key());
+    EXPECT_EQ(a[i].value().sizes(), t[i].value().sizes()) << a[i].key();
+  }
+  // A head path whose owner is missing: no head, and replacing it throws.
+  auto model = make_backbone("vmamba_tiny", small_options());
+  model->replace_head(torch::nn::Linear(768, 3).ptr());
+  model->replace_module("classifier", torch::nn::Identity());
+  EXPECT_EQ(model->head_module(), nullptr);
+  EXPECT_THROW(model->replace_head(torch::nn::Linear(768, 3).ptr()), InvalidArgument);
+  EXPECT_THROW(model->forward(torch::randn({1, 3, 32, 32})), InvalidArgument);
 }
 
 TEST(Swin, TorchvisionLayoutAndInit) {
