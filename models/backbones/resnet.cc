@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/check.h"
+#include "models/backbones/input_size.h"
 #include "models/backbones/registry.h"
 #include "models/layers/batch_norm.h"
 
@@ -123,10 +124,7 @@ std::shared_ptr<BackboneImpl> make_resnet(const ResNetConfig& c, const BackboneO
       throw InvalidArgument(fmt::format("{}: stage {} has {} blocks; need at least 1", c.arch, s + 1, c.blocks[s]));
     }
   }
-  if (o.image_size < 32) {
-    throw InvalidArgument(
-        fmt::format("{}: image_size {} is below 32 (the network downsamples 32x)", c.arch, o.image_size));
-  }
+  check_downsamples_32x(c.arch, o.image_size);
   return std::make_shared<ResNetImpl>(c, o);
 }
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/check.h"
+#include "models/backbones/input_size.h"
 #include "models/backbones/registry.h"
 #include "models/layers/init.h"
 #include "models/layers/layer_norm.h"
@@ -226,10 +227,7 @@ std::shared_ptr<BackboneImpl> make_swin(const SwinConfig& c, const BackboneOptio
                                         c.arch, s, dim, c.depths[s], c.heads[s], c.window));
     }
   }
-  if (o.image_size < 32) {
-    throw InvalidArgument(
-        fmt::format("{}: image_size {} is below 32 (the network downsamples 32x)", c.arch, o.image_size));
-  }
+  check_downsamples_32x(c.arch, o.image_size);
   return std::make_shared<SwinImpl>(c, o);
 }
 

@@ -11,6 +11,7 @@
 #include "models/backbones/registry.h"
 #include "models/layers/batch_norm.h"
 #include "models/layers/layer_norm.h"
+#include "models/layers/token_mlp.h"
 
 namespace radclear::models {
 namespace nn = torch::nn;
@@ -44,17 +45,6 @@ class AttentionImpl : public nn::Module {
 };
 TORCH_MODULE(Attention);
 
-class MlpImpl : public nn::Module {
- public:
-  MlpImpl(int64_t dim, int64_t hidden) {
-    fc1 = register_module("fc1", nn::Linear(dim, hidden));
-    fc2 = register_module("fc2", nn::Linear(hidden, dim));
-  }
-  torch::Tensor forward(const torch::Tensor& x) { return fc2->forward(torch::gelu(fc1->forward(x))); }
-  nn::Linear fc1{nullptr}, fc2{nullptr};
-};
-TORCH_MODULE(Mlp);
-
 // Pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)).
 class BlockImpl : public nn::Module {
  public:
@@ -62,7 +52,7 @@ class BlockImpl : public nn::Module {
     norm1 = register_module("norm1", layer_norm(dim));
     attn = register_module("attn", Attention(dim, heads));
     norm2 = register_module("norm2", layer_norm(dim));
-    mlp = register_module("mlp", Mlp(dim, mlp_hidden));
+    mlp = register_module("mlp", TokenMlp(dim, mlp_hidden));
   }
   torch::Tensor forward(torch::Tensor x) {
     x = x + attn->forward(norm1->forward(x));
@@ -70,7 +60,7 @@ class BlockImpl : public nn::Module {
   }
   LayerNorm norm1{nullptr}, norm2{nullptr};
   Attention attn{nullptr};
-  Mlp mlp{nullptr};
+  TokenMlp mlp{nullptr};
 };
 TORCH_MODULE(Block);
 

@@ -8,10 +8,12 @@
 #include <fmt/format.h>
 
 #include "common/check.h"
+#include "models/backbones/input_size.h"
 #include "models/backbones/registry.h"
 #include "models/backbones/selective_scan.h"
 #include "models/layers/init.h"
 #include "models/layers/layer_norm.h"
+#include "models/layers/token_mlp.h"
 
 namespace radclear::models {
 namespace nn = torch::nn;
@@ -112,18 +114,6 @@ class SS2DImpl : public nn::Module {
 };
 TORCH_MODULE(SS2D);
 
-// fc1 -> GELU -> fc2 (dropout 0 omitted).
-class MlpImpl : public nn::Module {
- public:
-  MlpImpl(int64_t dim, int64_t hidden) {
-    fc1 = register_module("fc1", nn::Linear(dim, hidden));
-    fc2 = register_module("fc2", nn::Linear(hidden, dim));
-  }
-  torch::Tensor forward(const torch::Tensor& x) { return fc2->forward(torch::gelu(fc1->forward(x))); }
-  nn::Linear fc1{nullptr}, fc2{nullptr};
-};
-TORCH_MODULE(Mlp);
-
 // x + SS2D(norm(x)), then + MLP(norm2(x)); channels last.
 class VSSBlockImpl : public nn::Module {
  public:
@@ -131,7 +121,7 @@ class VSSBlockImpl : public nn::Module {
     norm = register_module("norm", layer_norm(dim));
     op = register_module("op", SS2D(dim, c));
     norm2 = register_module("norm2", layer_norm(dim));
-    mlp = register_module("mlp", Mlp(dim, static_cast<int64_t>(c.mlp_ratio * double(dim))));
+    mlp = register_module("mlp", TokenMlp(dim, static_cast<int64_t>(c.mlp_ratio * double(dim))));
   }
   torch::Tensor forward(torch::Tensor x) {
     x = x + op->forward(norm->forward(x));
@@ -139,7 +129,7 @@ class VSSBlockImpl : public nn::Module {
   }
   LayerNorm norm{nullptr}, norm2{nullptr};
   SS2D op{nullptr};
-  Mlp mlp{nullptr};
+  TokenMlp mlp{nullptr};
 };
 TORCH_MODULE(VSSBlock);
 
@@ -264,10 +254,7 @@ std::shared_ptr<BackboneImpl> make_vmamba(const VMambaConfig& c, const BackboneO
         "all but scan_chunk (>= -1) must be positive and d_conv odd",
         c.arch, c.patch, c.d_state, c.d_conv, c.ssm_ratio, c.mlp_ratio, c.scan_chunk));
   }
-  if (o.image_size < 32) {
-    throw InvalidArgument(
-        fmt::format("{}: image_size {} is below 32 (the network downsamples 32x)", c.arch, o.image_size));
-  }
+  check_downsamples_32x(c.arch, o.image_size);
   return std::make_shared<VMambaImpl>(c, o);
 }
 
