@@ -55,6 +55,7 @@ struct Position {
 };
 
 torch::Tensor allgather_rows(const torch::Tensor& local, Communicator& comm) {
+  if (comm.world() == 1) return local;  // nothing to gather (and no host copy of device memory)
   auto src = local.contiguous();
   auto sizes = src.sizes().vec();
   sizes[0] *= comm.world();
@@ -68,7 +69,12 @@ torch::Tensor allgather_rows(const torch::Tensor& local, Communicator& comm) {
 // Scalars and BatchNorm statistics always go through host memory and `host`.
 Communicator& tensor_communicator(const torch::Device& device, Communicator& host,
                                   std::unique_ptr<Communicator>& owned) {
-  if (device.is_cpu() || host.world() == 1) return host;
+  if (device.is_cpu()) return host;
+  if (host.world() == 1) {
+    // A world of one moves nothing, and MPI must not see device pointers.
+    owned = make_local_communicator();
+    return *owned;
+  }
 #if RADCLEAR_HAVE_NCCL
   owned = std::make_unique<NcclCommunicator>(host, device.has_index() ? device.index() : 0);
   return *owned;
