@@ -144,10 +144,7 @@ class MambaOutImpl : public BackboneImpl {
   }
 
   torch::Tensor forward_features(const torch::Tensor& x) override {
-    if (x.dim() != 4 || x.size(1) != 3) {
-      throw InvalidArgument(
-          fmt::format("{}: expected input [B, 3, H, W], got [{}]", info_.arch, fmt::join(x.sizes().vec(), ", ")));
-    }
+    check_image_batch(info_.arch, x.sizes().vec());
     auto h = stage_list_[0]->forward(stem_->forward(x));
     for (size_t s = 1; s < 4; ++s) h = stage_list_[s]->forward(downsamples_[s - 1]->forward(h));
     return norm->forward(h.mean({1, 2}));

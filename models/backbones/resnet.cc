@@ -81,10 +81,7 @@ class ResNetImpl : public BackboneImpl {
   }
 
   torch::Tensor forward_features(const torch::Tensor& x) override {
-    if (x.dim() != 4 || x.size(1) != 3) {
-      throw InvalidArgument(
-          fmt::format("{}: expected input [B, 3, H, W], got [{}]", info_.arch, fmt::join(x.sizes().vec(), ", ")));
-    }
+    check_image_batch(info_.arch, x.sizes().vec());
     auto h = torch::relu(bn1->forward(conv1->forward(x)));
     h = torch::max_pool2d(h, 3, 2, 1);
     for (auto& layer : layers_) h = layer->forward(h);

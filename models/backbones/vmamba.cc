@@ -204,10 +204,7 @@ class VMambaImpl : public BackboneImpl {
   }
 
   torch::Tensor forward_features(const torch::Tensor& x) override {
-    if (x.dim() != 4 || x.size(1) != 3) {
-      throw InvalidArgument(
-          fmt::format("{}: expected input [B, 3, H, W], got [{}]", info_.arch, fmt::join(x.sizes().vec(), ", ")));
-    }
+    check_image_batch(info_.arch, x.sizes().vec());
     auto h = patch_norm_->forward(patch_conv_->forward(x).permute({0, 2, 3, 1}));
     for (auto& stage : stages_) h = stage->forward(h);
     return classifier->norm->forward(h).mean({1, 2});

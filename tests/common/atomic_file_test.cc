@@ -7,17 +7,11 @@
 
 #include "common/check.h"
 #include "tests/file_size_limit.h"
+#include "tests/read_file.h"
 
 namespace radclear {
 namespace {
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 fs::path fresh_dir(const std::string& name) {
   auto d = fs::temp_directory_path() / ("radclear_atomic_" + std::to_string(::getpid()) + name);
@@ -30,7 +24,7 @@ TEST(AtomicFile, ReplacesContentsAndLeavesNoTemp) {
   auto d = fresh_dir("a");
   write_file_atomic(d / "x.txt", "one");
   write_file_atomic(d / "x.txt", "two");
-  EXPECT_EQ(slurp(d / "x.txt"), "two");
+  EXPECT_EQ(testing::read_file(d / "x.txt"), "two");
   int n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(d)) ++n;
   EXPECT_EQ(n, 1);
@@ -50,7 +44,7 @@ TEST(AtomicFile, FailedWriteNamesTargetAndCauseAndKeepsTheOldFile) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("writing " + (d / "x.bin").string() + " failed: File too large"), std::string::npos) << msg;
   }
-  EXPECT_EQ(slurp(d / "x.bin"), "old");
+  EXPECT_EQ(testing::read_file(d / "x.bin"), "old");
   int n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(d)) ++n;
   EXPECT_EQ(n, 1) << "a temporary file was left";
@@ -65,7 +59,7 @@ TEST(AtomicFile, UncommittedWriteKeepsTheOldFile) {
     f.stream() << "half-written";
     EXPECT_TRUE(fs::exists(f.temp_path()));
   }  // destroyed without commit, as when an exception unwinds
-  EXPECT_EQ(slurp(d / "x.txt"), "old");
+  EXPECT_EQ(testing::read_file(d / "x.txt"), "old");
   int n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(d)) ++n;
   EXPECT_EQ(n, 1);

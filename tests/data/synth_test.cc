@@ -15,6 +15,7 @@
 #include "data/phantom.h"
 #include "data/window.h"
 #include "data/lesion_types.h"
+#include "tests/read_file.h"
 
 namespace radclear::data {
 namespace {
@@ -37,18 +38,11 @@ SynthSpec small_spec(const fs::path& out, uint64_t seed = 7) {
   return s;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // All files under `root`, relative path -> bytes.
 std::map<std::string, std::string> tree(const fs::path& root) {
   std::map<std::string, std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(root)) {
-    if (e.is_regular_file()) out[fs::relative(e.path(), root).string()] = slurp(e.path());
+    if (e.is_regular_file()) out[fs::relative(e.path(), root).string()] = testing::read_file(e.path());
   }
   return out;
 }
@@ -299,7 +293,7 @@ TEST(Synth, BadArgumentsWriteNothing) {
   SynthSpec forced = small_spec(dir);
   forced.force = true;
   generate_synth(forced);
-  EXPECT_EQ(slurp(dir / "precious.txt"), "keep me");
+  EXPECT_EQ(testing::read_file(dir / "precious.txt"), "keep me");
   EXPECT_TRUE(fs::exists(dir / "DL_info.csv"));
   fs::remove_all(dir);
 }

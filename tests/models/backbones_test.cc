@@ -85,6 +85,14 @@ TEST_P(EveryBackbone, ShapesGradientsAndReplacedHead) {
     const auto y = model->forward(x);
     EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 10}));
     EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
+    // A grayscale batch (the slice before its 3-channel conversion) is named, not convolved.
+    try {
+      model->forward_features(torch::randn({2, 1, 32, 32}));
+      ADD_FAILURE() << "a [2, 1, 32, 32] input was accepted";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(GetParam()), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("[2, 1, 32, 32]"), std::string::npos) << e.what();
+    }
   }
 
   // Gradients reach every trainable parameter. Zero-initialised residual

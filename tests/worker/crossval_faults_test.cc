@@ -16,6 +16,7 @@
 
 #include "common/check.h"
 #include "tests/file_size_limit.h"
+#include "tests/read_file.h"
 #include "tests/temp_dir.h"
 #include "tests/worker/synthetic_cohort.h"
 #include "worker/crossval/crossval.h"
@@ -23,20 +24,10 @@
 namespace radclear::crossval {
 namespace {
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using radclear::testing::read_file;
 
 CrossvalSpec small_spec(const fs::path& dir, const std::string& out) {
-  CrossvalSpec s;
-  s.features_dir = dir / "features";
-  s.clini_csv = dir / "clini.csv";
-  s.out_dir = dir / out;
-  s.labels = {"a", "b"};
+  CrossvalSpec s = testing::cohort_spec(dir, out);
   s.folds = 3;
   s.hidden = 16;
   s.bag_size = 8;
@@ -45,8 +36,6 @@ CrossvalSpec small_spec(const fs::path& dir, const std::string& out) {
   s.lr = 3e-3;
   s.bootstrap = 50;
   s.attention_plots = 1;
-  s.threads = 1;
-  s.progress = false;
   return s;
 }
 
@@ -106,7 +95,9 @@ TEST(CrossvalFaults, FailedWritesNameFileAndCauseLeaveNoPartialFileAndTheRerunEq
     failed_files.insert(rel.string());
     EXPECT_EQ(temp_files(spec.out_dir), std::vector<fs::path>{});
     for (const auto& f : deterministic_outputs(spec)) {
-      if (fs::exists(spec.out_dir / f)) EXPECT_EQ(slurp(spec.out_dir / f), slurp(straight.out_dir / f)) << f;
+      if (fs::exists(spec.out_dir / f)) {
+        EXPECT_EQ(read_file(spec.out_dir / f), read_file(straight.out_dir / f)) << f;
+      }
     }
   }
   const std::string failed_list = fmt::format("{}", fmt::join(failed_files, ", "));
@@ -122,7 +113,7 @@ TEST(CrossvalFaults, FailedWritesNameFileAndCauseLeaveNoPartialFileAndTheRerunEq
   EXPECT_FALSE(summary.cancelled);
   for (const auto& f : deterministic_outputs(spec)) {
     ASSERT_TRUE(fs::exists(spec.out_dir / f)) << f;
-    EXPECT_EQ(slurp(spec.out_dir / f), slurp(straight.out_dir / f)) << f << " differs from the uninterrupted run's";
+    EXPECT_EQ(read_file(spec.out_dir / f), read_file(straight.out_dir / f)) << f << " differs from the uninterrupted run's";
   }
   EXPECT_EQ(temp_files(spec.out_dir), std::vector<fs::path>{});
 }

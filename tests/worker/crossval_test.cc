@@ -17,6 +17,7 @@
 #include "common/csv.h"
 #include "common/yaml_fields.h"
 #include "storage/index.h"
+#include "tests/read_file.h"
 #include "tests/worker/synthetic_cohort.h"
 #include "worker/crossval/crossval.h"
 #include "worker/crossval/feature_bank.h"
@@ -27,6 +28,7 @@
 namespace radclear::crossval {
 namespace {
 namespace fs = std::filesystem;
+using radclear::testing::read_file;
 using testing::SyntheticOptions;
 using testing::write_synthetic_cohort;
 
@@ -35,13 +37,6 @@ fs::path temp_dir(const std::string& name) {
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Key slices of the synthetic cohort: the slice carrying the signal.
@@ -56,11 +51,7 @@ void write_key_slices(const fs::path& dir) {
 }
 
 CrossvalSpec fast_spec(const fs::path& dir, const std::string& out) {
-  CrossvalSpec s;
-  s.features_dir = dir / "features";
-  s.clini_csv = dir / "clini.csv";
-  s.out_dir = dir / out;
-  s.labels = {"a", "b"};
+  CrossvalSpec s = testing::cohort_spec(dir, out);
   s.hidden = 32;
   s.dropout = 0.1;
   s.bag_size = 16;
@@ -70,12 +61,10 @@ CrossvalSpec fast_spec(const fs::path& dir, const std::string& out) {
   s.lr = 3e-3;
   s.bootstrap = 200;
   s.attention_plots = 2;
-  s.threads = 1;
-  s.progress = false;
   return s;
 }
 
-bool is_png(const fs::path& p) { return slurp(p).rfind("\x89PNG", 0) == 0 && fs::file_size(p) > 5000; }
+bool is_png(const fs::path& p) { return read_file(p).rfind("\x89PNG", 0) == 0 && fs::file_size(p) > 5000; }
 
 // CLEAR's clinical table: no patient column, the patient is the image
 // name's prefix (train_crossval.py: image.split('_')[0]); here also yes/no
@@ -110,7 +99,7 @@ TEST(Crossval, ClearTableWithoutPatientColumnFoldsByImagePrefix) {
   run_crossval(spec);
   const auto resolved = YAML::LoadFile((spec.out_dir / "crossval.resolved.yaml").string());
   EXPECT_EQ(resolved["patient_from"].as<std::string>(), "prefix");
-  const auto splits = nlohmann::json::parse(slurp(spec.out_dir / "splits.json"));
+  const auto splits = nlohmann::json::parse(read_file(spec.out_dir / "splits.json"));
   std::map<std::string, int> fold_of;
   for (size_t f = 0; f < splits["test_patients"].size(); ++f) {
     for (const auto& p : splits["test_patients"][f]) fold_of[p.get<std::string>()] = static_cast<int>(f);
@@ -156,7 +145,7 @@ TEST(Crossval, BringsClearFoldDirectories) {
   spec.bootstrap = 0;
   spec.attention_plots = 0;
   run_crossval(spec);
-  const auto splits = nlohmann::json::parse(slurp(spec.out_dir / "splits.json"));
+  const auto splits = nlohmann::json::parse(read_file(spec.out_dir / "splits.json"));
   ASSERT_EQ(splits["test_patients"].size(), 3u);
   for (int f = 0; f < 3; ++f) {
     std::vector<std::string> expected;
@@ -199,7 +188,7 @@ TEST(Crossval, LearnsSyntheticLabelsResumesAndDeploys) {
     for (const char* f : {"model.pt", "patient-preds.csv", "metrics.json", "training.csv"}) {
       EXPECT_TRUE(fs::exists(fold / f)) << fold << "/" << f;
     }
-    const auto m = nlohmann::json::parse(slurp(fold / "metrics.json"));
+    const auto m = nlohmann::json::parse(read_file(fold / "metrics.json"));
     EXPECT_TRUE(m["labels"]["a"]["auroc"].is_number()) << m.dump();
     EXPECT_GE(m["best_epoch"].get<int>(), 1);
   }
@@ -230,7 +219,7 @@ TEST(Crossval, LearnsSyntheticLabelsResumesAndDeploys) {
 
   // Rerun: everything is complete, nothing is retrained.
   const auto model_time = fs::last_write_time(out / "fold-2" / "model.pt");
-  const std::string preds1 = slurp(out / "fold-1" / "patient-preds.csv");
+  const std::string preds1 = read_file(out / "fold-1" / "patient-preds.csv");
   auto again = run_crossval(spec);
   EXPECT_EQ(again.folds_skipped, 5);
   EXPECT_EQ(again.folds_trained, 0);
@@ -240,7 +229,7 @@ TEST(Crossval, LearnsSyntheticLabelsResumesAndDeploys) {
   again = run_crossval(spec);
   EXPECT_EQ(again.folds_predicted_only, 1);
   EXPECT_EQ(again.folds_skipped, 4);
-  EXPECT_EQ(slurp(out / "fold-1" / "patient-preds.csv"), preds1);
+  EXPECT_EQ(read_file(out / "fold-1" / "patient-preds.csv"), preds1);
   // The resolved config round-trips.
   CrossvalSpec reread;
   stages::merge_yaml(reread, load_yaml_file(out / "crossval.resolved.yaml"), "resolved");
@@ -355,14 +344,14 @@ TEST(Crossval, BadInputIsReportedAndSkippedNeverMisreported) {
   spec.epochs = 2;
   const auto summary = run_crossval(spec);
   EXPECT_EQ(summary.studies_skipped, 2u);
-  const auto skipped = slurp(spec.out_dir / "skipped-studies.csv");
+  const auto skipped = read_file(spec.out_dir / "skipped-studies.csv");
   EXPECT_NE(skipped.find("GHOST,no feature file"), std::string::npos) << skipped;
   EXPECT_NE(skipped.find("WIDE,\"features are 5 wide, the cohort's are 8\""), std::string::npos) << skipped;
   // Label c: at most one fold holds its positive, so AUROC is undefined
   // (null / NA) in at least 4 folds and never a made-up number.
   int undefined = 0;
   for (int k = 0; k < 5; ++k) {
-    const auto m = nlohmann::json::parse(slurp(spec.out_dir / ("fold-" + std::to_string(k)) / "metrics.json"));
+    const auto m = nlohmann::json::parse(read_file(spec.out_dir / ("fold-" + std::to_string(k)) / "metrics.json"));
     undefined += m["labels"]["c"]["auroc"].is_null();
   }
   EXPECT_GE(undefined, 4);
@@ -436,7 +425,7 @@ TEST(Crossval, KeySlicesAndPatientsFromTheIndex) {
   spec.folds = 2;
   spec.epochs = 1;
   run_crossval(spec);
-  const auto splits = slurp(spec.out_dir / "splits.json");
+  const auto splits = read_file(spec.out_dir / "splits.json");
   EXPECT_NE(splits.find("IDX_P3"), std::string::npos) << splits;
   CsvReader preds(spec.out_dir / "fold-0" / "patient-preds.csv");
   int checked = 0;

@@ -10,6 +10,7 @@
 
 #include "common/check.h"
 #include "tests/file_size_limit.h"
+#include "tests/read_file.h"
 #include "tests/temp_dir.h"
 
 namespace radclear::worker {
@@ -18,13 +19,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kHeader = "epoch,step,loss";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string row(int epoch, int step) { return fmt::format("{},{},{:.6f}", epoch, step, 1.0 / (1 + epoch * 8 + step)); }
 
 TEST(MetricsLog, FailedWriteNamesFileAndCauseKeepsRowsAndTheRerunCutsTheTornRow) {
@@ -32,7 +26,7 @@ TEST(MetricsLog, FailedWriteNamesFileAndCauseKeepsRowsAndTheRerunCutsTheTornRow)
   const fs::path path = dir.path() / "metrics.csv";
   // Epoch 0, then the run that fails in epoch 1.
   { MetricsLog log(path, kHeader); for (int s = 0; s < 8; ++s) log.append(row(0, s)); }
-  const std::string epoch0 = slurp(path);
+  const std::string epoch0 = testing::read_file(path);
   int written = 0;
   try {
     testing::FileSizeLimit limit(epoch0.size() + 100);  // room for one row and part of the next
@@ -45,7 +39,7 @@ TEST(MetricsLog, FailedWriteNamesFileAndCauseKeepsRowsAndTheRerunCutsTheTornRow)
         << e.what();
   }
   EXPECT_GE(written, 1);
-  const std::string failed = slurp(path);
+  const std::string failed = testing::read_file(path);
   EXPECT_EQ(failed.substr(0, epoch0.size()), epoch0) << "rows before the failure changed";
   EXPECT_NE(failed.back(), '\n') << "expected a torn row at the limit";
 
@@ -55,7 +49,7 @@ TEST(MetricsLog, FailedWriteNamesFileAndCauseKeepsRowsAndTheRerunCutsTheTornRow)
   std::string want = epoch0;
   for (int s = 0; s < written; ++s) want += row(1, s) + "\n";
   for (int s = 0; s < 8; ++s) want += row(1, s) + "\n";
-  EXPECT_EQ(slurp(path), want);
+  EXPECT_EQ(testing::read_file(path), want);
 }
 
 }  // namespace

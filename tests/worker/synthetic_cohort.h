@@ -9,6 +9,7 @@
 #include <string>
 
 #include "storage/feature_store.h"
+#include "worker/crossval/spec.h"
 
 namespace radclear::crossval::testing {
 
@@ -61,6 +62,19 @@ inline int write_synthetic_cohort(const std::filesystem::path& dir, const Synthe
     }
   }
   return studies;
+}
+
+// A cross-validation of the cohort in `dir` into `dir`/`out`: both labels,
+// one thread, no progress bars. Training settings are each test's own.
+inline CrossvalSpec cohort_spec(const std::filesystem::path& dir, const std::string& out) {
+  CrossvalSpec s;
+  s.features_dir = dir / "features";
+  s.clini_csv = dir / "clini.csv";
+  s.out_dir = dir / out;
+  s.labels = {"a", "b"};
+  s.threads = 1;
+  s.progress = false;
+  return s;
 }
 
 }  // namespace radclear::crossval::testing
