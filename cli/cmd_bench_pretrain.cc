@@ -28,6 +28,7 @@
 #include "data/sample.h"
 #include "storage/index.h"
 #include "worker/comm/communicator.h"
+#include "worker/device.h"
 #include "worker/pretrain/trainer.h"
 #include "worker/runner/process.h"
 #include "worker/slice_samples.h"
@@ -97,7 +98,7 @@ nlohmann::json run_json_command(const std::string& cmd) {
 Runner setup_bench_pretrain(CLI::App& app) {
   struct Flags {
     worker::PretrainSpec spec;
-    std::string sampling = "Lesion", optimizer = "adamw", precision = "fp32";
+    std::string sampling = "Lesion", optimizer = "adamw", precision = "fp32", device = "auto";
     std::string window = "abdomen";  // one window, as the Python reference loads slices
     int steps = 6;
     int warmup = 2;
@@ -119,7 +120,10 @@ Runner setup_bench_pretrain(CLI::App& app) {
   app.add_option("--sampling", f->sampling, "Lesion or None")->capture_default_str();
   app.add_option("--optimizer", f->optimizer, "adamw or lars")->capture_default_str();
   app.add_option("--window", f->window, "CT window")->capture_default_str();
-  app.add_option("--precision", f->precision, "fp32 or bf16 (the Python reference runs fp32, as on CPU)")
+  app.add_option("--precision", f->precision,
+                 "fp32, bf16, or fp16 (CUDA) as radclear pretrain (the Python reference runs fp32 on the CPU)")
+      ->capture_default_str();
+  app.add_option("--device", f->device, "auto, cpu, cuda or cuda:N (as radclear pretrain; the Python reference stays on the CPU)")
       ->capture_default_str();
   app.add_option("--steps", f->steps, "Timed steps per measurement")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--warmup", f->warmup, "Untimed steps first")->capture_default_str()->check(CLI::Range(0, 1000));
@@ -140,6 +144,7 @@ Runner setup_bench_pretrain(CLI::App& app) {
     spec.windows = {f->window};
     spec.optimizer = stages::parse_enum<stages::OptimizerKind>(f->optimizer);
     spec.precision = stages::parse_enum<stages::Precision>(f->precision);
+    spec.device = stages::DeviceChoice::parse(f->device);
     spec.resume = "none";
     spec.print_freq = 1;
     std::random_device rd;
@@ -153,6 +158,9 @@ Runner setup_bench_pretrain(CLI::App& app) {
     } cleanup{scratch};
     spec.out = scratch / "run";
     spec.validate();
+    // A GPU that is not there, or fp16 on the CPU, fails before any work.
+    const torch::Device device = worker::resolve_device(spec.device, 0, "bench pretrain");
+    worker::check_precision(device, spec.precision, "bench pretrain", true);
     stages::RankContext ctx;
     ctx.threads = f->threads > 0 ? f->threads : hardware_threads();
     runner::set_process_threads(ctx.threads);
@@ -201,6 +209,8 @@ Runner setup_bench_pretrain(CLI::App& app) {
                           {"batch_size", spec.batch_size},
                           {"optimizer", stages::enum_name(spec.optimizer)},
                           {"sampling", stages::enum_name(spec.sampling)},
+                          {"device", device.str()},
+                          {"precision", stages::enum_name(spec.precision)},
                           {"threads", plan.threads_per_rank},
                           {"loader_threads", plan.loader_threads},
                           {"warmup", f->warmup},
@@ -232,11 +242,12 @@ Runner setup_bench_pretrain(CLI::App& app) {
       return 0;
     }
     std::cout << fmt::format(
-        "LeCL pretraining step: {} at {}px, batch {}, {}, {} thread(s) + {} loader thread(s), {} timed steps\n"
+        "LeCL pretraining step: {} at {}px, batch {}, {}, {} on {}, {} thread(s) + {} loader thread(s), {} timed steps\n"
         "  model-only : {:.3f} s/step (median {:.3f}) = {:.2f} images/s\n"
         "  end to end : {:.3f} s/step (median {:.3f}) = {:.2f} images/s; waiting for batches {:.3f} s/step\n"
         "  data overhead: {:.1f}% of the end-to-end step\n",
-        spec.arch, spec.image_size, spec.batch_size, stages::enum_name(spec.optimizer), plan.threads_per_rank,
+        spec.arch, spec.image_size, spec.batch_size, stages::enum_name(spec.optimizer),
+        stages::enum_name(spec.precision), device.str(), plan.threads_per_rank,
         plan.loader_threads, f->steps, model.mean, model.median, b / model.mean, e2e.mean, e2e.median, b / e2e.mean,
         e2e.data_wait_mean, 100.0 * out["data_overhead"].get<double>());
     if (out.contains("python")) {

@@ -15,6 +15,7 @@
 #include "common/check.h"
 #include "common/parallel.h"
 #include "models/backbones/registry.h"
+#include "models/layers/loss_scaler.h"
 #include "models/moco/loss.h"
 
 namespace radclear::models {
@@ -85,12 +86,16 @@ std::unique_ptr<at::ObserverContext> on_op_start(const at::RecordFunction& fn) {
 
 torch::Device resolve_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" || name == "auto") {
-    if (torch::cuda::is_available()) return torch::Device(torch::kCUDA, 0);
-    if (name == "cuda") throw InvalidArgument("bench step: --device cuda but LibTorch sees no GPU");
-    return torch::kCPU;
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available()) throw InvalidArgument(fmt::format("bench step: --device {} but LibTorch sees no GPU", name));
+    const torch::Device device = name == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(name);
+    if (device.index() >= static_cast<int>(torch::cuda::device_count())) {
+      throw InvalidArgument(fmt::format("bench step: --device {} but LibTorch sees {} GPU(s)", name, torch::cuda::device_count()));
+    }
+    return device;
   }
-  throw InvalidArgument(fmt::format("bench step: device must be cpu, cuda or auto, got '{}'", name));
+  throw InvalidArgument(fmt::format("bench step: device must be auto, cpu, cuda or cuda:N, got '{}'", name));
 }
 
 void synchronize(const torch::Device& device) {
@@ -138,6 +143,9 @@ StepBenchResult bench_moco_step(const StepBenchSpec& spec) {
                                       spec.batch, spec.steps, spec.warmup));
   }
   const torch::Device device = resolve_device(spec.device);
+  if (spec.precision == Precision::kFloat16 && !device.is_cuda()) {
+    throw InvalidArgument("bench step: fp16 autocast needs CUDA; on the CPU use --precision bf16 or fp32");
+  }
   set_openblas_threads(1);  // as the trainer does, so this is the step it runs
   torch::manual_seed(spec.seed);
   BackboneOptions options;
@@ -145,7 +153,7 @@ StepBenchResult bench_moco_step(const StepBenchSpec& spec) {
   Moco moco([&] { return make_backbone(spec.arch, options); }, spec.moco);
   moco->to(device);
   moco->train();
-  moco->set_bf16_backbones(spec.bf16);
+  moco->set_backbone_precision(spec.precision);
 
   std::vector<torch::Tensor> trainable;
   int64_t n_trainable = 0;
@@ -164,12 +172,16 @@ StepBenchResult bench_moco_step(const StepBenchSpec& spec) {
   const auto x1 = torch::randn({spec.batch, 3, spec.image_size, spec.image_size}, topt);
   const auto x2 = torch::randn({spec.batch, 3, spec.image_size, spec.image_size}, topt);
   const auto lesion = torch::arange(spec.batch, topt.dtype(torch::kLong)).remainder(2).eq(0);
+  // fp16 as pretraining runs it: the scaled loss, unscale, skip on inf/NaN.
+  LossScalerOptions scaler_options;
+  scaler_options.enabled = spec.precision == Precision::kFloat16;
+  LossScaler scaler(scaler_options);
   auto step = [&] {
     const auto out = moco->forward(x1, x2, 0.99);
     const auto loss = moco_total_loss(out.q1, out.q2, out.k1, out.k2, lesion, 0, loss_options);
     adamw.zero_grad();
-    loss.backward();
-    adamw.step();
+    scaler.scale(loss).backward();
+    scaler.step(adamw);
   };
 
   StepBenchResult r;
@@ -177,7 +189,7 @@ StepBenchResult bench_moco_step(const StepBenchSpec& spec) {
   r.device = device.str();
   r.batch = spec.batch;
   r.image_size = spec.image_size;
-  r.precision = spec.bf16 ? "bf16" : "fp32";
+  r.precision = precision_name(spec.precision);
   r.threads = at::get_num_threads();
   r.trainable_parameters = n_trainable;
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "common/precision.h"
 #include "models/moco/moco.h"
 
 namespace radclear::models {
@@ -22,7 +23,9 @@ struct StepBenchSpec {
   // Timed steps after `warmup` untimed ones. Defaults: 5 and 1.
   int steps = 5;
   int warmup = 1;
-  // "cpu", "cuda" or "auto" (cuda when LibTorch sees a GPU). Default: auto.
+  // "cpu", "cuda", "cuda:N" or "auto" (GPU 0 when LibTorch sees one, else
+  // the CPU). Default: auto. (`radclear bench step` resolves --device as the
+  // stages do and passes the result.)
   std::string device = "auto";
   // MoCo head widths. Default: 256 / 4096 (CLEAR).
   MocoOptions moco;
@@ -32,10 +35,11 @@ struct StepBenchSpec {
   // Seconds spent measuring the SGEMM rate. Default: 1.
   double sgemm_seconds = 1.0;
   uint64_t seed = 0;
-  // Backbones under bf16 autocast on the step's device
-  // (MocoImpl::set_bf16_backbones), as `radclear pretrain --precision bf16`.
-  // Default: false (fp32).
-  bool bf16 = false;
+  // Backbones under autocast on the step's device
+  // (MocoImpl::set_backbone_precision), as `radclear pretrain --precision`:
+  // bf16 on CPU or CUDA; fp16 on CUDA only, its loss through a LossScaler.
+  // Default: fp32.
+  Precision precision = Precision::kFloat32;
 };
 
 struct StepBenchResult {
@@ -43,7 +47,7 @@ struct StepBenchResult {
   std::string device;
   int64_t batch = 0;
   int64_t image_size = 0;
-  std::string precision;           // "fp32" or "bf16"
+  std::string precision;           // "fp32", "bf16" or "fp16"
   int threads = 0;                 // torch intra-op threads
   int64_t trainable_parameters = 0;
   double seconds_per_step = 0;     // median of the timed steps
@@ -57,10 +61,11 @@ struct StepBenchResult {
   double achieved_flops = 0;       // flops_per_image * images_per_s
   double sgemm_flops = 0;          // measured FLOP/s of a large SGEMM
   int64_t sgemm_size = 0;
-  double mfu = 0;                  // achieved_flops / sgemm_flops (fp32 SGEMM also for bf16)
+  double mfu = 0;                  // achieved_flops / sgemm_flops (fp32 SGEMM also for bf16/fp16)
 };
 
-// Throws InvalidArgument for an unknown arch, a bad size or an unavailable device.
+// Throws InvalidArgument for an unknown arch, a bad size, an unavailable
+// device, or fp16 on the CPU.
 StepBenchResult bench_moco_step(const StepBenchSpec& spec);
 
 // FLOPs of the matmul-like ops (conv2d, mm, addmm, bmm, baddbmm; 2 per

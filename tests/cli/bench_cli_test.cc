@@ -73,6 +73,27 @@ TEST_F(BenchCli, TooFewSlicesIsBadInput) {
   EXPECT_NE(radclear_stdout("bench --help").out.find("loader"), std::string::npos);
 }
 
+// The benches resolve --device and --precision as the stages do, before any
+// work: fp16 on the CPU and a GPU on a CPU-only build are bad input (exit 2)
+// with the way out in the message.
+TEST_F(BenchCli, StepAndPretrainRefuseWhatTheMachineCannotRun) {
+  const BenchCliRun fp16 = radclear::test_util::run_radclear("bench step --device cpu --precision fp16 2>&1", false);
+  EXPECT_EQ(fp16.code, 2) << fp16.out;
+  EXPECT_NE(fp16.out.find("use bf16"), std::string::npos) << fp16.out;
+  const BenchCliRun pre = radclear::test_util::run_radclear(
+      "bench pretrain --db " + db_ + " --data " + data_ + " --device cpu --precision fp16 2>&1", false);
+  EXPECT_EQ(pre.code, 2) << pre.out;
+  EXPECT_NE(pre.out.find("use bf16"), std::string::npos) << pre.out;
+  if (radclear_stdout("doctor 2>&1").out.find("LibTorch has no CUDA") != std::string::npos) {
+    for (const std::string& cmd :
+         {std::string("bench step --device cuda:1"), "bench pretrain --db " + db_ + " --data " + data_ + " --device cuda"}) {
+      const BenchCliRun r = radclear::test_util::run_radclear(cmd + " 2>&1", false);
+      EXPECT_EQ(r.code, 2) << cmd << ": " << r.out;
+      EXPECT_NE(r.out.find("RADCLEAR_TORCH_DIR"), std::string::npos) << cmd << ": " << r.out;
+    }
+  }
+}
+
 // `radclear bench coordinator` at a tiny size: every figure is there and adds
 // up (each job is two transitions: leased, then done).
 TEST(BenchCoordinatorCli, ReportsTransitionsStatusAndHeartbeats) {

@@ -367,5 +367,27 @@ TEST(StepBench, RunsOneTinyTrainingStep) {
   EXPECT_THROW(bench_moco_step(spec), InvalidArgument);
 }
 
+TEST(StepBench, RefusesFp16OnTheCpuAndAMissingGpu) {
+  StepBenchSpec spec;
+  spec.arch = "vit_tiny";
+  spec.image_size = 32;
+  spec.batch = 2;
+  spec.device = "cpu";
+  spec.precision = Precision::kFloat16;
+  try {
+    bench_moco_step(spec);
+    FAIL() << "fp16 on the CPU was accepted";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision bf16"), std::string::npos) << e.what();
+  }
+  spec.precision = Precision::kBFloat16;
+  spec.device = "cuda:7";
+  if (!torch::cuda::is_available()) {
+    EXPECT_THROW(bench_moco_step(spec), InvalidArgument);
+  }
+  spec.device = "tpu";
+  EXPECT_THROW(bench_moco_step(spec), InvalidArgument);
+}
+
 }  // namespace
 }  // namespace radclear::models
