@@ -507,6 +507,54 @@ TEST(InputScaler, FitsTrainingRowsOnlyZeroesPaddingAndTravelsWithTheModel) {
   fs::remove_all(dir);
 }
 
+// Bags are padded to the longest of their batch (at most bag_size), and the
+// heads give the same logits as with every bag padded to bag_size (CLEAR's
+// way): padding is masked out.
+TEST(FeatureBank, PadsToTheLongestBagOfTheBatchWithTheLogitsOfFullPadding) {
+  torch::manual_seed(3);
+  std::vector<BankStudy> studies;
+  for (int64_t rows : {2, 7, 3}) {
+    BankStudy s;
+    s.id = s.patient = fmt::format("s{}", rows);
+    s.targets = {1.0f, 0.0f};
+    s.feats = torch::randn({rows, 5});
+    for (int64_t r = 0; r < rows; ++r) {
+      s.coords.insert(s.coords.end(), {static_cast<int32_t>(r + 1), 0});
+      s.slice_names.push_back(fmt::format("{:03d}.png", r + 1));
+    }
+    studies.push_back(std::move(s));
+  }
+  const auto bank = FeatureBank::from_studies(std::move(studies), 5);
+  const Batch short_bags = bank.make_batch({0, 2}, 512, 1);
+  EXPECT_EQ(short_bags.feats.sizes(), (std::vector<int64_t>{2, 3, 5}));
+  EXPECT_EQ(short_bags.mask.sum().item<int64_t>(), 5);
+  const Batch capped = bank.make_batch({0, 1, 2}, 4, 1);  // the 7-row study is subsampled to 4
+  EXPECT_EQ(capped.feats.sizes(), (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_EQ(capped.rows[1].size(), 4u);
+
+  const Batch all = bank.make_batch({0, 1, 2}, 512, 1);
+  ASSERT_EQ(all.feats.size(1), 7);
+  const auto padded_feats = torch::zeros({3, 512, 5});
+  padded_feats.narrow(1, 0, 7).copy_(all.feats);
+  const auto padded_mask = torch::zeros({3, 512}, torch::kBool);
+  padded_mask.narrow(1, 0, 7).copy_(all.mask);
+  for (const char* kind : {"abmil", "abmil_gated", "pma", "linear"}) {
+    models::MilOptions o;
+    o.kind = models::parse_mil_kind(kind);
+    o.in_dim = 5;
+    o.n_labels = 2;
+    o.hidden = 8;
+    o.attention_dim = 4;
+    auto model = models::make_mil_model(o);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const auto tight = model->forward(all.feats, all.mask);
+    const auto full = model->forward(padded_feats, padded_mask);
+    EXPECT_TRUE(torch::allclose(tight.logits, full.logits, 1e-5, 1e-6)) << kind << tight.logits << full.logits;
+    EXPECT_TRUE(torch::allclose(tight.attention, full.attention.narrow(1, 0, 7), 1e-5, 1e-6)) << kind;
+  }
+}
+
 TEST(CrossvalSpec, YamlUnknownKeysAndValidation) {
   CrossvalSpec s;
   YAML::Node n = YAML::Load("bag_size: 128\nlabels: bone,lung\nmodel: pma\n");

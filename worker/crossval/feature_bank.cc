@@ -128,16 +128,25 @@ std::vector<size_t> FeatureBank::studies_of(const std::vector<std::string>& pati
 Batch FeatureBank::make_batch(const std::vector<size_t>& idx, int64_t bag_size, uint64_t seed) const {
   const auto b = static_cast<int64_t>(idx.size());
   Batch batch;
-  batch.feats = torch::zeros({b, bag_size, dim_}, torch::kFloat32);
-  batch.mask = torch::zeros({b, bag_size}, torch::kBool);
+  batch.rows.resize(idx.size());
+  int64_t width = 1;
+  for (int64_t i = 0; i < b; ++i) {
+    const auto& st = studies_[idx[i]];
+    batch.rows[i] = select_bag_rows(st.rows(), st.key_rows, bag_size, mix_seed(seed, idx[i]));
+    width = std::max(width, static_cast<int64_t>(batch.rows[i].size()));
+  }
+  // Padded to the longest bag of the batch, not to bag_size: the padding is
+  // masked out either way, and a quickstart bag of 24 rows padded to 512
+  // made the MIL step 20x the work.
+  batch.feats = torch::zeros({b, width, dim_}, torch::kFloat32);
+  batch.mask = torch::zeros({b, width}, torch::kBool);
   const bool has_targets = b > 0 && !studies_[idx[0]].targets.empty();
   const int64_t n_labels = has_targets ? static_cast<int64_t>(studies_[idx[0]].targets.size()) : 0;
   std::vector<float> targets;
-  batch.rows.resize(idx.size());
   auto mask_acc = batch.mask.accessor<bool, 2>();
   for (int64_t i = 0; i < b; ++i) {
     const auto& st = studies_[idx[i]];
-    auto rows = select_bag_rows(st.rows(), st.key_rows, bag_size, mix_seed(seed, idx[i]));
+    const auto& rows = batch.rows[i];
     const auto n = static_cast<int64_t>(rows.size());
     if (n == st.rows()) {
       batch.feats[i].narrow(0, 0, n).copy_(st.feats);
@@ -146,7 +155,6 @@ Batch FeatureBank::make_batch(const std::vector<size_t>& idx, int64_t bag_size, 
     }
     for (int64_t r = 0; r < n; ++r) mask_acc[i][r] = true;
     targets.insert(targets.end(), st.targets.begin(), st.targets.end());
-    batch.rows[i] = std::move(rows);
   }
   if (has_targets) {
     RADCLEAR_CHECK_EQ(static_cast<int64_t>(targets.size()), b * n_labels, "studies with different label counts");

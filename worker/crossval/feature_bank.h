@@ -60,8 +60,9 @@ class FeatureBank {
   // Indices of the studies whose patient is in `patients`.
   std::vector<size_t> studies_of(const std::vector<std::string>& patients) const;
 
-  // Bags of the studies `idx`, `bag_size` rows each; longer studies are
-  // subsampled with seed mix_seed(seed, study index).
+  // Bags of the studies `idx`, at most `bag_size` rows each (longer studies
+  // are subsampled with seed mix_seed(seed, study index)), padded and masked
+  // to the longest bag of the batch.
   Batch make_batch(const std::vector<size_t>& idx, int64_t bag_size, uint64_t seed) const;
 
  private:
