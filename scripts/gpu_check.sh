@@ -9,13 +9,16 @@
 # Usage: bash scripts/gpu_check.sh [OUT_DIR]      (default: $OUT, else ./gpu_check_out)
 # Env:   PYTHON               python3 with torch (default: python3)
 #        GPU_CHECK_DEPS       folder with fmt/, spdlog/, nlohmann/ headers
-#                             (default: ./deps when present, else the system's)
+#                             (default: ./deps when present, else the system's);
+#                             with scripts/gpu_check_deps.sh's tree_units.tsv and
+#                             sys/ in it, the `tree` phase compiles every LibTorch
+#                             unit of radclear against this LibTorch
 #        GPU_CHECK_BUDGET_S   seconds for everything; phases that no longer fit
 #                             are reported as skipped (default: 480)
 #        GPU_CHECK_DEVICE=cpu run the device phases on the CPU at toy sizes
 #                             (a dry run of the code paths on a machine without CUDA)
 #        RADCLEAR_TORCH_DIR   LibTorch's CMake prefix (default: torch's cmake_prefix_path)
-# Output: OUT_DIR/{env.log,build.log,phases.log,summary.md}; exit 1 if a phase failed.
+# Output: OUT_DIR/{env.log,build.log,phases.log,summary.md,tree/}; exit 1 if a phase failed.
 set -uo pipefail  # no -e: every phase runs and is reported
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -221,6 +224,16 @@ if ((build_ok)); then
   run_phase "autocast:$b" 100 "$GC" autocast "${DEV[@]}" "${STEP[@]}" --arch "$b" --label "autocast:$b"
   run_phase "throughput:$a:fp32" 90 "$GC" throughput "${DEV[@]}" "${TPUT[@]}" --arch "$a" --precision fp32 \
     --label "throughput:$a:fp32"
+fi
+
+# ---- tree: every LibTorch unit of radclear against this LibTorch (syntax
+# only; the other dependencies' headers come from deps/, packed on a Debian
+# machine by scripts/gpu_check_deps.sh). Last: the figures above come first.
+if [[ -n "$DEPS" && -f "$DEPS/tree_units.tsv" && -n "$TORCH_VERSION" ]]; then
+  run_phase tree "${GPU_CHECK_TREE_TIMEOUT_S:-240}" bash "$ROOT/scripts/gpu_check/tree_check.sh" "$ROOT" "$DEPS" \
+    "$OUT_DIR/tree" "$JOBS" "$CXX_STD" "$TORCH_ABI" "$TORCH_INCLUDE" /usr/local/cuda/include "$NCCL_INCLUDE"
+else
+  record tree SKIP 0 "no deps/tree_units.tsv: run bash scripts/gpu_check_deps.sh where the Debian build is, and carry deps/"
 fi
 
 # ---- summary
