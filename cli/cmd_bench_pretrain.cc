@@ -123,7 +123,8 @@ Runner setup_bench_pretrain(CLI::App& app) {
   app.add_option("--precision", f->precision,
                  "fp32, bf16, or fp16 (CUDA) as radclear pretrain (the Python reference runs fp32 on the CPU)")
       ->capture_default_str();
-  app.add_option("--device", f->device, "auto, cpu, cuda or cuda:N (as radclear pretrain; the Python reference stays on the CPU)")
+  app.add_option("--device", f->device,
+                 "auto, cpu, cuda or cuda:N (as radclear pretrain; the Python reference stays on the CPU)")
       ->capture_default_str();
   app.add_option("--steps", f->steps, "Timed steps per measurement")->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--warmup", f->warmup, "Untimed steps first")->capture_default_str()->check(CLI::Range(0, 1000));
@@ -242,7 +243,8 @@ Runner setup_bench_pretrain(CLI::App& app) {
       return 0;
     }
     std::cout << fmt::format(
-        "LeCL pretraining step: {} at {}px, batch {}, {}, {} on {}, {} thread(s) + {} loader thread(s), {} timed steps\n"
+        "LeCL pretraining step: {} at {}px, batch {}, {}, {} on {}, {} thread(s) + {} loader thread(s), "
+        "{} timed steps\n"
         "  model-only : {:.3f} s/step (median {:.3f}) = {:.2f} images/s\n"
         "  end to end : {:.3f} s/step (median {:.3f}) = {:.2f} images/s; waiting for batches {:.3f} s/step\n"
         "  data overhead: {:.1f}% of the end-to-end step\n",

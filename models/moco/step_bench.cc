@@ -88,10 +88,13 @@ torch::Device resolve_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available()) throw InvalidArgument(fmt::format("bench step: --device {} but LibTorch sees no GPU", name));
+    if (!torch::cuda::is_available()) {
+      throw InvalidArgument(fmt::format("bench step: --device {} but LibTorch sees no GPU", name));
+    }
     const torch::Device device = name == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(name);
     if (device.index() >= static_cast<int>(torch::cuda::device_count())) {
-      throw InvalidArgument(fmt::format("bench step: --device {} but LibTorch sees {} GPU(s)", name, torch::cuda::device_count()));
+      throw InvalidArgument(
+          fmt::format("bench step: --device {} but LibTorch sees {} GPU(s)", name, torch::cuda::device_count()));
     }
     return device;
   }

@@ -86,7 +86,8 @@ TEST_F(BenchCli, StepAndPretrainRefuseWhatTheMachineCannotRun) {
   EXPECT_NE(pre.out.find("use bf16"), std::string::npos) << pre.out;
   if (radclear_stdout("doctor 2>&1").out.find("LibTorch has no CUDA") != std::string::npos) {
     for (const std::string& cmd :
-         {std::string("bench step --device cuda:1"), "bench pretrain --db " + db_ + " --data " + data_ + " --device cuda"}) {
+         {std::string("bench step --device cuda:1"),
+          "bench pretrain --db " + db_ + " --data " + data_ + " --device cuda"}) {
       const BenchCliRun r = radclear::test_util::run_radclear(cmd + " 2>&1", false);
       EXPECT_EQ(r.code, 2) << cmd << ": " << r.out;
       EXPECT_NE(r.out.find("RADCLEAR_TORCH_DIR"), std::string::npos) << cmd << ": " << r.out;
