@@ -16,7 +16,9 @@ common=(-fsyntax-only "-std=c++$std" "-D_GLIBCXX_USE_CXX11_ABI=$abi")
 IFS=';' read -r -a tinc <<<"$torch_includes"
 for d in "${tinc[@]}"; do [[ -n "$d" ]] && common+=(-isystem "$d"); done
 for d in "$@"; do [[ -n "$d" ]] && common+=(-isystem "$d"); done
-common+=(-isystem "$deps/sys")  # last: the GPU machine's own headers win
+# Last, as /usr/include comes after the -isystem folders in a real build
+# against a pip LibTorch: where LibTorch bundles a library (fmt), its copy wins there too.
+common+=(-isystem "$deps/sys")
 [[ -d "$deps/sys/x86_64-linux-gnu" ]] && common+=(-isystem "$deps/sys/x86_64-linux-gnu")
 export root deps logs
 export COMMON="${common[*]}"
