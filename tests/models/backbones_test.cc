@@ -58,6 +58,17 @@ BackboneOptions small_options(int64_t num_classes = 10) {
   return o;
 }
 
+// An alias builds the same parameters and buffers, in the same order and
+// shapes, as the backbone it names.
+void expect_same_layout(const torch::nn::Module& alias, const torch::nn::Module& target) {
+  const auto a = named_state(alias), t = named_state(target);
+  ASSERT_EQ(a.size(), t.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].key(), t[i].key());
+    EXPECT_EQ(a[i].value().sizes(), t[i].value().sizes()) << a[i].key();
+  }
+}
+
 class EveryBackbone : public ::testing::TestWithParam<std::string> {};
 
 // One small model per architecture (construction dominates the cost):
@@ -191,13 +202,7 @@ TEST(BackboneRegistry, ListsTheIssueArchitectures) {
 
 TEST(BackboneRegistry, MambaoutAliasIsTiny) {
   const auto alias = make_backbone("mambaout", small_options());
-  const auto tiny = make_backbone("mambaout_tiny", small_options());
-  const auto a = named_state(*alias), t = named_state(*tiny);
-  ASSERT_EQ(a.size(), t.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].key(), t[i].key());
-    EXPECT_EQ(a[i].value().sizes(), t[i].value().sizes()) << a[i].key();
-  }
+  expect_same_layout(*alias, *make_backbone("mambaout_tiny", small_options()));
   EXPECT_EQ(alias->info().head_in_dim, 576);  // not CLEAR's 768
 }
 
@@ -418,14 +423,7 @@ TEST(VMamba, ChunkedAndSequentialScansGiveTheSameModel) {
 }
 
 TEST(VMamba, AliasIsTinyAndAMissingHeadPathIsAClearError) {
-  const auto alias = make_backbone("vmamba", small_options());
-  const auto tiny = make_backbone("vmamba_tiny", small_options());
-  const auto a = named_state(*alias), t = named_state(*tiny);
-  ASSERT_EQ(a.size(), t.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].key(), t[i].key());
-    EXPECT_EQ(a[i].value().sizes(), t[i].value().sizes()) << a[i].key();
-  }
+  expect_same_layout(*make_backbone("vmamba", small_options()), *make_backbone("vmamba_tiny", small_options()));
   // A head path whose owner is missing: no head, and replacing it throws.
   auto model = make_backbone("vmamba_tiny", small_options());
   model->replace_head(torch::nn::Linear(768, 3).ptr());
